@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+/**
+ * The composition root: commander wiring, the provider registry, signals, rendering and exit
+ * codes. Only this file sets process.exitCode; `main` returns the code so tests run the CLI
+ * in-process.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import type { CommandContext, CommandDefinition } from './commands/command.js';
+import { downCommand } from './commands/down.js';
+import { initCommand } from './commands/init.js';
+import { invokeCommand } from './commands/invoke.js';
+import { listCommand } from './commands/list.js';
+import { planCommand } from './commands/plan.js';
+import { statusCommand } from './commands/status.js';
+import { upCommand } from './commands/up.js';
+import { validateCommand } from './commands/validate.js';
+import type { CoreContext } from './core/context.js';
+import { EXIT_CODES, type ModeldeployError } from './core/errors.js';
+import type { DeploymentSpec } from './core/spec.js';
+import { Output, type Io } from './ui/output.js';
+
+const COMMANDS: CommandDefinition[] = [upCommand, invokeCommand, downCommand, statusCommand, listCommand, planCommand, validateCommand, initCommand] as CommandDefinition[];
+
+export interface MainOptions {
+  signal?: AbortSignal;
+}
+
+export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
+  const signal = options.signal ?? new AbortController().signal;
+  let exitCode = 0;
+  const program = new Command('modeldeploy')
+    .description('From deploy.yaml to a live, smoke-tested inference endpoint (SageMaker, Vertex AI, Azure ML, or this machine) and back.')
+    .version(version(), '-v, --version')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  for (const definition of COMMANDS) {
+    const command = program.command(definition.name).description(definition.summary).exitOverride();
+    if (definition.arguments) command.arguments(definition.arguments);
+    if (definition.usesDeployFile) {
+      command.option(`-f, --${definition.deployFileLongFlag ?? 'file'} <path>`, 'the deploy.yaml', 'deploy.yaml');
+      command.option('--stage <stage>', 'override the stage in deploy.yaml');
+    }
+    for (const o of definition.options) command.addOption(new Option(o.flags, o.description).default(o.default));
+    command.option('--json', 'print one JSON document on stdout (success or failure)');
+    command.option('-q, --quiet', 'no progress output');
+    command.option('--verbose', 'stack traces for internal errors');
+    command.action(async (opts: Record<string, unknown>) => {
+      exitCode = await runCommand(definition, opts, io, signal);
+    });
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (argv.includes('--json')) {
+        io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'UsageError', kind: 'usage', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
+      }
+      return EXIT_CODES.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+async function runCommand(definition: CommandDefinition, opts: Record<string, unknown>, io: Io, signal: AbortSignal): Promise<number> {
+  const outputOptions = { json: opts.json === true, quiet: opts.quiet === true, verbose: opts.verbose === true };
+  const { spinnerAllowed, createSpinner } = await import('./ui/output.js');
+  const spinner = definition.name !== 'validate' && definition.name !== 'init' && spinnerAllowed(io, outputOptions) ? await createSpinner(io) : undefined;
+  const output = new Output(io, outputOptions, spinner);
+  const file = path.resolve(io.cwd, String(opts[definition.deployFileLongFlag ?? 'file'] ?? 'deploy.yaml'));
+  const displayFile = path.relative(io.cwd, file) || file;
+  let core: CoreContext | undefined;
+  const ctx: CommandContext = {
+    io,
+    output,
+    signal,
+    async loadSpec(): Promise<DeploymentSpec> {
+      const [{ loadDeployment }, { registry }] = await Promise.all([import('./config/load.js'), import('../providers/index.js')]);
+      const loaded = await loadDeployment(file, {
+        env: io.env,
+        ...(typeof opts.stage === 'string' ? { stage: opts.stage } : {}),
+        rules: (id) => registry.rules(id),
+      });
+      return { ...loaded.spec, file: displayFile };
+    },
+    async core(): Promise<CoreContext> {
+      if (core) return core;
+      const [{ registry }, { systemClock }] = await Promise.all([import('../providers/index.js'), import('./core/clock.js')]);
+      core = { registry, progress: output, clock: systemClock, signal, env: io.env, cacheDir: path.join(io.cwd, '.modeldeploy') };
+      return core;
+    },
+  };
+  try {
+    const result = await definition.run(opts, ctx);
+    if (result.error) {
+      report(result.error, output, outputOptions, result.data);
+      return EXIT_CODES[result.error.kind];
+    }
+    if (outputOptions.json) output.json({ ok: true, command: definition.name, ...(result.data as object) });
+    else output.result(result.human);
+    return 0;
+  } catch (caught) {
+    const { toModeldeployError } = await import('./core/errors.js');
+    const error = toModeldeployError(caught);
+    report(error, output, outputOptions);
+    return EXIT_CODES[error.kind];
+  }
+}
+
+function report(error: ModeldeployError, output: Output, options: { json: boolean; verbose: boolean }, data?: unknown): void {
+  if (options.json) {
+    output.json({
+      ok: false,
+      error: { code: error.code, kind: error.kind, message: error.message, ...(error.hint ? { hint: error.hint } : {}), ...(error.details ? { details: error.details } : {}) },
+      ...(data !== undefined ? { result: data } : {}),
+    });
+  }
+  output.error(error.message);
+  if (error.hint) output.io.stderr.write(`  hint: ${error.hint}\n`);
+  if (error.kind === 'internal' && options.verbose) {
+    output.io.stderr.write(`${(error.cause instanceof Error ? error.cause.stack : error.stack) ?? ''}\n`);
+  }
+}
+
+function version(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(here, '..', 'package.json'), path.join(here, '..', '..', 'package.json')]) {
+    try {
+      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout (source vs dist)
+    }
+  }
+  return '0.0.0';
+}
+
+/** The bin entry: real process streams, signals → abort (a second signal exits at once). */
+async function run(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`\n${name}: stopping and rolling back what this run created (again to exit at once)\n`);
+    controller.abort(new Error(name));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() }, { signal: controller.signal });
+  process.exitCode = controller.signal.aborted && code !== 0 ? 130 : code;
+}
+
+// npm's bin shim is a symlink: compare real paths.
+const entry = process.argv[1];
+if (entry && isThisFile(entry)) void run();
+
+function isThisFile(p: string): boolean {
+  try {
+    return realpathSync(p) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}

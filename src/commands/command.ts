@@ -1,0 +1,52 @@
+/**
+ * A command is a declaration: name, summary, options, and `run(input, ctx)` returning a typed
+ * result. `src/cli.ts` adapts every declaration to commander and renders what `run` returns.
+ * Command files import only types at the top; their work is loaded when they run.
+ */
+import type { CoreContext } from '../core/context.js';
+import type { DeploymentSpec } from '../core/spec.js';
+import type { Io, Output } from '../ui/output.js';
+
+export interface OptionDeclaration {
+  flags: string;
+  description: string;
+  default?: string | boolean;
+}
+
+export interface CommandContext {
+  io: Io;
+  output: Output;
+  signal: AbortSignal;
+  /** Load and fully validate -f/--file (with --stage applied). */
+  loadSpec(): Promise<DeploymentSpec>;
+  /** The core's dependencies: registry, progress, clock, signal, env, cache folder. */
+  core(): Promise<CoreContext>;
+}
+
+export interface CommandResult<T> {
+  data: T;
+  /** What a person reads on stdout. */
+  human: string;
+  /** A failure that still has a result to print (e.g. invoke got a 500). */
+  error?: import('../core/errors.js').ModeldeployError;
+}
+
+export interface CommandDefinition<T = unknown> {
+  name: string;
+  summary: string;
+  /** Positional arguments, commander syntax (e.g. `[dir]`). */
+  arguments?: string;
+  options: OptionDeclaration[];
+  /** Whether -f/--file and --stage apply. */
+  usesDeployFile: boolean;
+  /**
+   * Where the command's own --file means something else (invoke: the request body), deploy.yaml
+   * keeps -f and takes this long name instead.
+   */
+  deployFileLongFlag?: string;
+  run(input: Record<string, unknown>, ctx: CommandContext): Promise<CommandResult<T>>;
+}
+
+export function defineCommand<T>(definition: CommandDefinition<T>): CommandDefinition<T> {
+  return definition;
+}

@@ -1,0 +1,70 @@
+import { defineCommand } from './command.js';
+import type { BenchResult, InvokeResult } from '../core/queries.js';
+
+export type InvokeCommandResult = ({ mode: 'single' } & InvokeResult) | ({ mode: 'bench' } & BenchResult);
+
+export const invokeCommand = defineCommand<InvokeCommandResult>({
+  name: 'invoke',
+  summary: 'Send a request to the deployed endpoint and print the response',
+  usesDeployFile: true,
+  deployFileLongFlag: 'config',
+  options: [
+    { flags: '--data <json>', description: 'the request body' },
+    { flags: '--file <path>', description: 'read the request body from a file (- for stdin); deploy.yaml is -f/--config here' },
+    { flags: '--content-type <type>', description: 'request content type', default: 'application/json' },
+    { flags: '--bench <n>', description: 'send n requests and print latency percentiles' },
+    { flags: '--concurrency <c>', description: 'requests in flight with --bench', default: '1' },
+  ],
+  async run(input, ctx) {
+    const [{ readFile }, { UsageError, ProviderError }, queries] = await Promise.all([
+      import('node:fs/promises'),
+      import('../core/errors.js'),
+      import('../core/queries.js'),
+    ]);
+    let body: Buffer;
+    if (typeof input.data === 'string') body = Buffer.from(input.data);
+    else if (typeof input.file === 'string' && input.file !== '-') {
+      body = await readFile(input.file).catch((error: Error) => {
+        throw new UsageError('InvalidOption', `cannot read --file ${String(input.file)}: ${error.message}`);
+      });
+    } else if (input.file === '-' || (ctx.io.stdin && !ctx.io.stdin.isTTY && input.data === undefined)) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.io.stdin ?? []) chunks.push(Buffer.from(chunk as Buffer));
+      body = Buffer.concat(chunks);
+    } else {
+      throw new UsageError('MissingRequest', 'no request body', { hint: `pass --data '{"instances": [[1, 2, 3, 4]]}', --file request.json, or pipe it on stdin` });
+    }
+    const contentType = String(input.contentType ?? 'application/json');
+    if (contentType.includes('json')) {
+      try {
+        JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        throw new UsageError('InvalidRequestBody', `the request body is not valid JSON: ${(error as Error).message}`, { hint: 'fix the JSON, or pass --content-type for another format' });
+      }
+    }
+    const spec = await ctx.loadSpec();
+    const request = { body, contentType };
+    if (input.bench !== undefined) {
+      const count = Number(input.bench);
+      const concurrency = Number(input.concurrency ?? 1);
+      if (!Number.isInteger(count) || count < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
+        throw new UsageError('InvalidOption', '--bench and --concurrency take whole numbers of at least 1');
+      }
+      const result = await queries.benchEndpoint(spec, request, count, concurrency, await ctx.core());
+      const l = result.latencyMs;
+      return {
+        data: { mode: 'bench', ...result },
+        human: `${result.requests} requests, concurrency ${result.concurrency}, ${result.errors} errors, ${result.requestsPerSecond} req/s\nlatency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  (min ${l.min}, max ${l.max})`,
+      };
+    }
+    const result = await queries.invokeEndpoint(spec, request, await ctx.core());
+    const error =
+      result.status >= 400
+        ? new ProviderError('InvokeFailed', `the endpoint answered ${result.status}: ${result.body.slice(0, 500)}`, {
+            category: 'failed',
+            hint: 'Check the request against what the model expects; `modeldeploy status` shows the endpoint state.',
+          })
+        : undefined;
+    return { data: { mode: 'single', ...result }, human: result.body, ...(error ? { error } : {}) };
+  },
+});

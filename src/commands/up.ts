@@ -1,0 +1,49 @@
+import { defineCommand } from './command.js';
+import type { UpResult } from '../core/lifecycle.js';
+
+export const upCommand = defineCommand<UpResult>({
+  name: 'up',
+  summary: 'Upload the model, create or update the endpoint, wait until ready, smoke-test it',
+  usesDeployFile: true,
+  options: [
+    { flags: '--no-smoke', description: 'skip the smoke test' },
+    { flags: '--keep-on-failure', description: 'keep what a failed run created, for inspection (default: roll back)' },
+    { flags: '--timeout <duration>', description: 'override timeouts.deploy (e.g. 20m)' },
+  ],
+  async run(input, ctx) {
+    const [{ up }, { parseDuration }, { writeGithubOutputs }] = await Promise.all([
+      import('../core/lifecycle.js'),
+      import('../core/spec.js'),
+      import('../ui/github.js'),
+    ]);
+    let spec = await ctx.loadSpec();
+    if (typeof input.timeout === 'string') {
+      const { UsageError } = await import('../core/errors.js');
+      let deployMs: number;
+      try {
+        deployMs = parseDuration(input.timeout);
+      } catch {
+        throw new UsageError('InvalidOption', `--timeout ${input.timeout} is not a duration`, { hint: 'e.g. --timeout 20m, 90s, 1h' });
+      }
+      spec = { ...spec, timeouts: { ...spec.timeouts, deployMs } };
+    }
+    const result = await up(spec, { smoke: input.smoke !== false, keepOnFailure: input.keepOnFailure === true }, await ctx.core());
+    const summary = [
+      `### modeldeploy up: ${result.name}-${result.stage}`,
+      '',
+      '| | |',
+      '|---|---|',
+      `| action | ${result.action} |`,
+      `| revision | ${result.revision} |`,
+      `| provider | ${result.provider} |`,
+      ...(result.url ? [`| url | ${result.url} |`] : []),
+      ...(result.smoke ? [`| smoke test | passed in ${Math.round(result.smoke.latencyMs)} ms |`] : []),
+    ].join('\n');
+    await writeGithubOutputs(ctx.io.env, { endpoint: `${result.name}-${result.stage}`, url: result.url, revision: result.revision, action: result.action }, summary);
+    const verb = { created: 'created', updated: 'updated', unchanged: 'unchanged' }[result.action];
+    return {
+      data: result,
+      human: [`${result.name}-${result.stage} ${verb} at revision ${result.revision}`, ...(result.url ? [`url: ${result.url}`] : [])].join('\n'),
+    };
+  },
+});

@@ -1,0 +1,25 @@
+import { defineCommand } from './command.js';
+
+export interface ValidateResult {
+  file: string;
+  name: string;
+  stage: string;
+  provider: string;
+  names: Record<string, string>;
+}
+
+export const validateCommand = defineCommand<ValidateResult>({
+  name: 'validate',
+  summary: 'Check deploy.yaml (schema, cross-field and provider rules); no credentials, no network',
+  usesDeployFile: true,
+  options: [],
+  async run(_input, ctx) {
+    const spec = await ctx.loadSpec();
+    const core = await ctx.core();
+    const names = (await core.registry.rules(spec.provider)).names(spec);
+    return {
+      data: { file: spec.file, name: spec.name, stage: spec.stage, provider: spec.provider, names },
+      human: `${spec.file} is valid: ${spec.name}-${spec.stage} on ${spec.provider}`,
+    };
+  },
+});

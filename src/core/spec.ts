@@ -1,0 +1,65 @@
+/** The validated, normalised deployment the core and providers work from (never the raw YAML). */
+import type { Framework, ProviderId } from '../config/schema.js';
+
+export type { Framework, ProviderId };
+
+export interface ModelSpec {
+  /** Absolute path of the model file or directory, when the model is local. */
+  path?: string;
+  /** An artifact that is already uploaded, when the model is remote. */
+  uri?: string;
+  framework: Framework;
+  version?: string;
+  image?: string;
+  command?: string[];
+}
+
+export interface InstanceSpec {
+  type?: string;
+  count: number;
+  accelerator?: { type: string; count: number };
+  autoscaling?: { min: number; max: number; targetInvocationsPerInstance?: number };
+}
+
+export type SmokeRequest =
+  | { kind: 'json'; body: unknown; contentType: 'application/json' }
+  | { kind: 'file'; file: string; contentType: string };
+
+export interface SmokeSpec {
+  request?: SmokeRequest;
+  expect: { status: number; body?: unknown; maxLatencyMs?: number; tolerance: number };
+  onFailure: 'rollback' | 'keep';
+}
+
+export interface DeploymentSpec {
+  /** deploy.yaml as given (for messages) and its folder (relative paths resolve against it). */
+  file: string;
+  dir: string;
+  name: string;
+  stage: string;
+  provider: ProviderId;
+  region?: string;
+  model: ModelSpec;
+  instance: InstanceSpec;
+  env: Record<string, string>;
+  tags: Record<string, string>;
+  timeouts: { deployMs: number; startupMs: number };
+  smoke?: SmokeSpec;
+  aws?: { roleArn: string; bucket: string; serverless?: { memorySizeInMB: number; maxConcurrency: number; provisionedConcurrency?: number } };
+  gcp?: { project: string; bucket: string };
+  azure?: { subscriptionId: string; resourceGroup: string; workspace: string };
+}
+
+/** `<name>-<stage>`: every provider derives its resource names from this. */
+export function baseName(spec: Pick<DeploymentSpec, 'name' | 'stage'>): string {
+  return `${spec.name}-${spec.stage}`;
+}
+
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  const amount = Number(match[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return amount * unit;
+}

@@ -1,0 +1,108 @@
+/**
+ * The one place that writes to the terminal. Results go to stdout (human text, or exactly one
+ * JSON document with --json); progress and diagnostics go to stderr as an ora spinner on a
+ * real terminal, or as plain timestamped lines in CI, pipes and 0-column ptys.
+ */
+import type { ProgressEvent, ProgressSink } from '../core/events.js';
+
+export interface Io {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  cwd: string;
+}
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export interface Spinner {
+  start(text: string): void;
+  update(text: string): void;
+  stopAndPersist(symbol: string, text: string): void;
+  stop(): void;
+}
+
+const SYMBOLS: Record<NonNullable<ProgressEvent['level']>, string> = { info: '-', step: '›', success: '✔', warn: '⚠' };
+
+export function useColor(io: Io): boolean {
+  return !io.env.NO_COLOR && io.env.TERM !== 'dumb' && !io.env.CI && Boolean(io.stderr.isTTY);
+}
+
+/** ora only on a TTY that reports a width above 0 and outside CI (ora loops forever at 0 columns). */
+export function spinnerAllowed(io: Io, options: OutputOptions): boolean {
+  return !options.quiet && Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
+}
+
+export class Output implements ProgressSink {
+  private spinner: Spinner | undefined;
+  private readonly color: boolean;
+
+  constructor(
+    readonly io: Io,
+    readonly options: OutputOptions,
+    spinner?: Spinner,
+  ) {
+    this.spinner = spinner;
+    this.color = useColor(io);
+  }
+
+  emit(event: ProgressEvent): void {
+    if (this.options.quiet) return;
+    const level = event.level ?? 'info';
+    if (this.spinner) {
+      if (level === 'step') this.spinner.start(event.message);
+      else if (level === 'info' && event.code === 'StateChanged') this.spinner.update(event.message);
+      else this.spinner.stopAndPersist(this.paint(SYMBOLS[level], level), event.message);
+      return;
+    }
+    const time = new Date().toISOString().slice(11, 23);
+    this.io.stderr.write(`${time} ${this.paint(SYMBOLS[level], level)} ${event.message}\n`);
+  }
+
+  /** Human result text on stdout (skipped with --json: the JSON document is the result). */
+  result(text: string): void {
+    this.spinner?.stop();
+    if (!this.options.json && text) this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  json(document: unknown): void {
+    this.spinner?.stop();
+    this.io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  }
+
+  error(text: string): void {
+    this.spinner?.stop();
+    this.io.stderr.write(`${this.paint('✖', 'error')} ${text}\n`);
+  }
+
+  private paint(text: string, level: string): string {
+    if (!this.color) return text;
+    const code = { success: 32, warn: 33, error: 31, step: 36 }[level];
+    return code ? `\u001b[${code}m${text}\u001b[39m` : text;
+  }
+}
+
+/** Load ora lazily: `--help`, `validate` and every non-TTY run never pay for it. */
+export async function createSpinner(io: Io): Promise<Spinner> {
+  const { default: ora } = await import('ora');
+  const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, discardStdin: false });
+  return {
+    start: (text) => {
+      spinner.start(text);
+    },
+    update: (text) => {
+      spinner.text = text;
+    },
+    stopAndPersist: (symbol, text) => {
+      if (spinner.isSpinning) spinner.stopAndPersist({ symbol, text });
+      else io.stderr.write(`${symbol} ${text}\n`);
+    },
+    stop: () => {
+      if (spinner.isSpinning) spinner.stop();
+    },
+  };
+}
