@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { extract } from 'tar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HashCache, hashArtifact, remoteArtifact, sha256File } from '../../src/artifacts/hash.js';
+import { tarStream } from '../../src/artifacts/package.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'md-artifacts-'));
+});
+afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+async function modelDir(): Promise<string> {
+  const root = path.join(dir, 'model');
+  await mkdir(path.join(root, 'sub'), { recursive: true });
+  await writeFile(path.join(root, 'model.onnx'), 'onnx bytes');
+  await writeFile(path.join(root, 'sub', 'vocab.txt'), 'a\nb\n');
+  return root;
+}
+
+describe('hashing', () => {
+  it('addresses a directory by its sorted files, sizes and hashes', async () => {
+    const root = await modelDir();
+    const cache = await HashCache.open(undefined);
+    const artifact = await hashArtifact(root, cache);
+    expect(artifact.kind).toBe('directory');
+    expect(artifact.files.map((f) => f.path)).toEqual(['model.onnx', 'sub/vocab.txt']);
+    expect(artifact.files[0]?.sha256).toBe(createHash('sha256').update('onnx bytes').digest('hex'));
+    expect(artifact.bytes).toBe(10 + 4);
+    // A rename changes the address even though no byte changed.
+    await writeFile(path.join(root, 'sub', 'vocab2.txt'), await readFile(path.join(root, 'sub', 'vocab.txt')));
+    await rm(path.join(root, 'sub', 'vocab.txt'));
+    expect((await hashArtifact(root, cache)).sha256).not.toBe(artifact.sha256);
+  });
+
+  it('reads each file once: the cache answers by path, size and mtime, and is saved to disk', async () => {
+    const root = await modelDir();
+    const cacheFile = path.join(dir, '.modeldeploy', 'hash-cache.json');
+    const first = await HashCache.open(cacheFile);
+    const a = await hashArtifact(root, first);
+    await first.save();
+    expect(first.misses).toBe(2);
+    const second = await HashCache.open(cacheFile);
+    const b = await hashArtifact(root, second);
+    expect(second.hits).toBe(2);
+    expect(second.misses).toBe(0);
+    expect(b.sha256).toBe(a.sha256);
+    // Same size, new content, new mtime: hashed again.
+    await writeFile(path.join(root, 'model.onnx'), 'ONNX BYTES');
+    await utimes(path.join(root, 'model.onnx'), new Date(), new Date(Date.now() + 5000));
+    const c = await hashArtifact(root, second);
+    expect(second.misses).toBe(1);
+    expect(c.sha256).not.toBe(a.sha256);
+  });
+
+  it('survives a corrupt cache file', async () => {
+    const cacheFile = path.join(dir, 'cache.json');
+    await writeFile(cacheFile, '{not json');
+    const cache = await HashCache.open(cacheFile);
+    await expect(hashArtifact(await modelDir(), cache)).resolves.toMatchObject({ kind: 'directory' });
+  });
+
+  it('streams: hashing a 256 MiB file keeps memory flat', async () => {
+    const big = path.join(dir, 'big.bin');
+    const handle = await open(big, 'w');
+    await handle.truncate(256 * 1024 * 1024); // sparse: fast to make, read like any other file
+    await handle.close();
+    const before = process.memoryUsage().rss;
+    const sha = await sha256File(big);
+    const grew = process.memoryUsage().rss - before;
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    expect(grew).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('addresses a remote artifact by its URI', () => {
+    expect(remoteArtifact('s3://b/k').sha256).toBe(createHash('sha256').update('s3://b/k').digest('hex'));
+  });
+});
+
+describe('packaging', () => {
+  it('produces a deterministic tar.gz that unpacks to the same files', async () => {
+    const root = await modelDir();
+    const artifact = await hashArtifact(root, await HashCache.open(undefined));
+    const out1 = path.join(dir, 'a.tar.gz');
+    const out2 = path.join(dir, 'b.tar.gz');
+    await pipeline(tarStream(artifact, 'tar.gz'), createWriteStream(out1));
+    await new Promise((r) => setTimeout(r, 20));
+    await pipeline(tarStream(artifact, 'tar.gz'), createWriteStream(out2));
+    expect(await sha256File(out1)).toBe(await sha256File(out2));
+    const unpacked = path.join(dir, 'unpacked');
+    await mkdir(unpacked);
+    await extract({ file: out1, cwd: unpacked });
+    expect(await readFile(path.join(unpacked, 'sub', 'vocab.txt'), 'utf8')).toBe('a\nb\n');
+    const again = await hashArtifact(unpacked, await HashCache.open(undefined));
+    expect(again.sha256).toBe(artifact.sha256);
+  });
+});
