@@ -87,8 +87,9 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
         env: io.env,
         ...(typeof opts.stage === 'string' ? { stage: opts.stage } : {}),
         rules: (id) => registry.rules(id),
+        displayPath: displayFile,
       });
-      return { ...loaded.spec, file: displayFile };
+      return loaded.spec;
     },
     async core(): Promise<CoreContext> {
       if (core) return core;

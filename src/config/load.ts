@@ -22,6 +22,8 @@ export interface LoadOptions {
   stage?: string;
   /** Provider rules for the third stage; without it only the provider-independent rules run. */
   rules?: (id: DeploymentSpec['provider']) => Promise<ProviderRules>;
+  /** How to name the file in messages (as the user typed it); defaults to the path read. */
+  displayPath?: string;
 }
 
 export interface LoadedDeployment {
@@ -46,8 +48,10 @@ export async function loadDeployment(file: string, options: LoadOptions = {}): P
   return parseDeployment(text, file, { ...options, env });
 }
 
-export async function parseDeployment(text: string, file: string, options: LoadOptions = {}): Promise<LoadedDeployment> {
+export async function parseDeployment(text: string, filePath: string, options: LoadOptions = {}): Promise<LoadedDeployment> {
   const env = options.env ?? process.env;
+  const file = options.displayPath ?? filePath;
+  const dir = path.dirname(path.resolve(filePath));
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -106,7 +110,7 @@ export async function parseDeployment(text: string, file: string, options: LoadO
   if (issues.length > 0 || !parsed.success) throw new ConfigError(sortIssues(issues));
 
   // Stage 3: cross-field rules, then the provider's own.
-  const spec = await normalise(parsed.data, file, issue, issues);
+  const spec = await normalise(parsed.data, file, dir, issue, issues);
   if (issues.length === 0 && options.rules) {
     const rules = await options.rules(spec.provider);
     for (const ri of rules.check(spec)) issues.push(ruleIssue(ri, issue));
@@ -122,10 +126,10 @@ function ruleIssue(ri: RuleIssue, issue: (p: Path, m: string, h?: string) => Con
 async function normalise(
   data: DeployFile,
   file: string,
+  dir: string,
   issue: (p: Path, message: string, hint?: string) => ConfigIssue,
   issues: ConfigIssue[],
 ): Promise<DeploymentSpec> {
-  const dir = path.dirname(path.resolve(file));
   const { model } = data;
 
   if (model.path === undefined && model.uri === undefined) {
