@@ -3,6 +3,7 @@ import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/prov
 import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
 import { closest } from '../../src/config/suggest.js';
 import { otherCloudOf } from '../cloud-names.js';
+import { ImageResolutionError, resolveImage } from './images.js';
 import { SAGEMAKER_INSTANCE_TYPES } from './instance-types.js';
 
 export const capabilities: Capabilities = { revisionRouting: false, gpu: true, autoscaling: true, serverless: true };
@@ -61,6 +62,15 @@ export const awsRules: ProviderRules = {
         issues.push({ path: ['aws', 'serverless', 'memorySizeInMB'], message: `${sl.memorySizeInMB} is not a serverless memory size`, hint: 'one of 1024, 2048, 3072, 4096, 5120, 6144' });
       }
     }
+    if (!spec.model.image && spec.region && REGION.test(spec.region) && spec.model.framework !== 'custom' && spec.model.framework !== 'onnx') {
+      try {
+        resolveImage(spec.model.framework, spec.model.version, spec.region, spec.aws?.serverless ? undefined : type);
+      } catch (error) {
+        if (!(error instanceof ImageResolutionError)) throw error;
+        const path = { version: ['model', 'version'], region: ['region'], framework: ['model', 'framework'], type: ['instance', 'type'] }[error.field];
+        issues.push({ path, message: error.message, hint: error.hint });
+      }
+    }
     if (!spec.model.image && spec.model.framework === 'custom') {
       issues.push({ path: ['model', 'image'], message: 'framework custom on SageMaker needs a serving image', hint: 'set model.image to your ECR image URI' });
     }
@@ -74,5 +84,23 @@ export const awsRules: ProviderRules = {
     }
     return issues;
   },
-  names: (spec) => sagemakerNames(spec),
+  names: (spec, revision) => sagemakerNames(spec, revision),
+  details(spec) {
+    const region = spec.region ?? '';
+    const instanceType = spec.aws?.serverless ? undefined : spec.instance.type;
+    let image = spec.model.image;
+    if (!image) {
+      try {
+        image = resolveImage(spec.model.framework, spec.model.version, region, instanceType);
+      } catch {
+        image = undefined;
+      }
+    }
+    return {
+      ...(image ? { image } : {}),
+      ...(instanceType ? { instanceType, instanceCount: spec.instance.count } : { serverless: spec.aws?.serverless }),
+      region,
+      artifactPrefix: spec.aws ? `s3://${spec.aws.bucket}/modeldeploy/${spec.name}/` : undefined,
+    };
+  },
 };

@@ -55,5 +55,5 @@ export const azureRules: ProviderRules = {
     }
     return issues;
   },
-  names: (spec) => azureNames(spec),
+  names: (spec, revision) => azureNames(spec, revision),
 };

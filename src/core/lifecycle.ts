@@ -145,12 +145,12 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       core.progress.emit({ code: 'SmokePassed', level: 'success', message: `smoke test passed (${response.status}, ${Math.round(response.latencyMs)} ms)`, data: { ...smoke } });
     }
 
-    if (routing) {
-      t = core.clock.now();
-      await retry(() => provider.promote(plan, deployed, ctx));
-      lap('promote', t);
-      core.progress.emit({ code: 'Promoted', level: 'info', message: `traffic moved to revision ${revision}` });
-    }
+    // Providers without routing already serve the revision; promote lets them finish (e.g.
+    // attach autoscaling) and is a no-op for traffic.
+    t = core.clock.now();
+    await retry(() => provider.promote(plan, deployed, ctx));
+    lap('promote', t);
+    core.progress.emit({ code: 'Promoted', level: 'info', message: routing ? `traffic moved to revision ${revision}` : `revision ${revision} serves all traffic` });
     const retired = await retireStale(provider, spec, revision, artifact.sha256, ctx, core);
     const status = await provider.status(plan, undefined, ctx).catch(() => undefined);
     const url = status?.state === 'ready' ? status.url : undefined;

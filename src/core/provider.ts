@@ -47,7 +47,9 @@ export interface ProviderRules {
   readonly capabilities: Capabilities;
   check(spec: DeploymentSpec): RuleIssue[];
   /** The resource names this deployment will use, for `plan` output. */
-  names(spec: DeploymentSpec): Record<string, string>;
+  names(spec: DeploymentSpec, revision?: string): Record<string, string>;
+  /** Settings resolved without a call (image URI, instance type…), for `plan` output. */
+  details?(spec: DeploymentSpec): Record<string, unknown>;
 }
 
 export type PlanAction = 'create' | 'update' | 'unchanged';
@@ -138,7 +140,11 @@ export interface Provider {
   /** Readiness of one revision (or, without one, of the endpoint as a whole). */
   status(plan: Plan, revision: Revision | undefined, ctx: ProviderContext): Promise<EndpointState>;
   invoke(plan: Plan, target: InvokeTarget, request: InvokeRequest, ctx: ProviderContext): Promise<InvokeResponse>;
-  /** Send all traffic to this revision (also used to restore the previous one on rollback). */
+  /**
+   * Make this revision the one serving all traffic; idempotent. Called after a passed smoke
+   * test (where a provider without routing finishes, e.g. attaches autoscaling) and on
+   * rollback to put the previous revision back (the core then waits for it).
+   */
   promote(plan: Plan, revision: Revision, ctx: ProviderContext): Promise<void>;
   /** The handle of an existing revision, found again from the cloud (for rollback to it). */
   revision(plan: Plan, id: string, ctx: ProviderContext): Promise<Revision | undefined>;

@@ -27,7 +27,7 @@ export async function planDeployment(spec: DeploymentSpec, offline: boolean, cor
   const rules = await core.registry.rules(spec.provider);
   const base = { name: spec.name, stage: spec.stage, provider: spec.provider, revision };
   if (offline) {
-    return { ...base, action: 'unknown', names: rules.names(spec), details: offlineDetails(spec), offline: true };
+    return { ...base, action: 'unknown', names: rules.names(spec, revision), details: { ...offlineDetails(spec), ...rules.details?.(spec) }, offline: true };
   }
   const provider = await core.registry.provider(spec.provider);
   const ctx = providerContext(core);
