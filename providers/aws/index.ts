@@ -66,6 +66,8 @@ export class SageMakerProvider implements Provider {
   async upload(plan: Plan, artifact: Artifact, ctx: ProviderContext): Promise<ArtifactRef> {
     const { spec } = plan;
     if (artifact.kind === 'remote') {
+      // hf://org/name: the serving container pulls the weights from the Hub (HF_MODEL_ID).
+      if (artifact.uri?.startsWith('hf://')) return { uri: artifact.uri, sha256: artifact.sha256, uploaded: false, bytes: 0 };
       if (!artifact.uri?.startsWith('s3://')) {
         throw new ProviderError('ArtifactNotOnS3', `SageMaker reads models from S3; ${artifact.uri} is not an s3:// URI`, { category: 'invalid', hint: 'upload it to S3 or set model.path' });
       }
@@ -119,7 +121,11 @@ export class SageMakerProvider implements Provider {
 
     // Names carry the revision, so a leftover of the same revision (a kept failure) is reused.
     if (!(await api.modelExists(modelName))) {
-      await api.createModel(modelName, spec.aws?.roleArn ?? '', { image, environment: spec.env, modelData: artifact.uri }, tags);
+      const hub = artifact.uri.startsWith('hf://') ? artifact.uri.slice('hf://'.length) : undefined;
+      const container = hub
+        ? { image, environment: { HF_MODEL_ID: hub, ...spec.env } }
+        : { image, environment: spec.env, modelData: artifact.uri };
+      await api.createModel(modelName, spec.aws?.roleArn ?? '', container, tags);
       ctx.track({ type: 'sagemaker:model', id: modelName, scope: 'revision', revision: plan.revision, order: ORDER.model });
     }
     if (!(await api.endpointConfigExists(configName))) {

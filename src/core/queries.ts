@@ -31,7 +31,21 @@ export async function planDeployment(spec: DeploymentSpec, offline: boolean, cor
   }
   const provider = await core.registry.provider(spec.provider);
   const ctx = providerContext(core);
-  const plan = await withRetry(() => provider.plan(spec, revision, ctx), { clock: core.clock, signal: core.signal });
+  let plan;
+  try {
+    plan = await withRetry(() => provider.plan(spec, revision, ctx), { clock: core.clock, signal: core.signal, attempts: 2 });
+  } catch (error) {
+    // No credentials or no network: still show everything that needs neither.
+    if (!(error instanceof ProviderError) || (error.category !== 'auth' && error.category !== 'unavailable')) throw error;
+    core.progress.emit({ code: 'PlanOffline', level: 'warn', message: `cannot read the current state (${error.code}); showing the offline plan` });
+    return {
+      ...base,
+      action: 'unknown',
+      names: rules.names(spec, revision),
+      details: { ...offlineDetails(spec), ...rules.details?.(spec), stateUnavailable: `${error.code}: ${error.hint ?? error.message}` },
+      offline: true,
+    };
+  }
   return {
     ...base,
     action: plan.action,
