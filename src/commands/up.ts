@@ -40,6 +40,7 @@ export const upCommand = defineCommand<UpResult>({
       ...(result.smoke ? [`| smoke test | passed in ${Math.round(result.smoke.latencyMs)} ms |`] : []),
     ].join('\n');
     await writeGithubOutputs(ctx.io.env, { endpoint: `${result.name}-${result.stage}`, url: result.url, revision: result.revision, action: result.action }, summary);
+    await rememberLastResult(ctx.io.cwd, result);
     const verb = { created: 'created', updated: 'updated', unchanged: 'unchanged' }[result.action];
     return {
       data: result,
@@ -47,3 +48,16 @@ export const upCommand = defineCommand<UpResult>({
     };
   },
 });
+
+/** `.modeldeploy/<name>-<stage>.json`: the last result, for people and scripts; `down` never reads it. */
+async function rememberLastResult(cwd: string, result: UpResult): Promise<void> {
+  const [{ mkdir, writeFile }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const dir = path.join(cwd, '.modeldeploy');
+  const { name, stage, provider, revision, url, action, timings } = result;
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `${name}-${stage}.json`), `${JSON.stringify({ name, stage, provider, revision, url, action, timings, at: new Date().toISOString() }, null, 2)}\n`);
+  } catch {
+    // A read-only working directory loses a cache, not a deploy.
+  }
+}
