@@ -67,15 +67,15 @@ export async function parseDeployment(text: string, filePath: string, options: L
         ...at(e.pos[0]),
         path: '',
         message: `YAML syntax error: ${firstLine(e.message)}`,
-        hint: yamlHint(e.code),
+        hint: yamlHint(e.code, e.message),
       })),
     );
   }
   const locate = (p: Path, onKey = false) => at(offsetOf(doc, p, onKey));
-  const issue = (p: Path, message: string, hint?: string, onKey = false): ConfigIssue => ({
+  const issue = (p: Path, message: string, hint?: string, onKey = false, field: Path = p): ConfigIssue => ({
     file,
     ...locate(p, onKey),
-    path: formatPath(p),
+    path: formatPath(field),
     message,
     ...(hint ? { hint } : {}),
   });
@@ -246,7 +246,7 @@ function contentTypeFor(file: string): string {
 function describeZodIssue(
   zi: z.core.$ZodIssue,
   input: unknown,
-  issue: (p: Path, message: string, hint?: string, onKey?: boolean) => ConfigIssue,
+  issue: (p: Path, message: string, hint?: string, onKey?: boolean, field?: Path) => ConfigIssue,
 ): ConfigIssue[] {
   const p = zi.path.filter((s): s is string | number => typeof s !== 'symbol');
   const value = valueAt(input, p);
@@ -265,7 +265,8 @@ function describeZodIssue(
     case 'invalid_type': {
       if (value === undefined) {
         const field = p[p.length - 1];
-        return [issue(p.slice(0, -1), `${formatPath(p)} is required`, `add \`${String(field)}: …\``)];
+        // Point at the mapping that lacks it; name the missing field itself.
+        return [issue(p.slice(0, -1), `${formatPath(p)} is required`, `add \`${String(field)}: …\``, false, p)];
       }
       return [issue(p, `expected ${article(zi.expected)}, got ${describeValue(value)}`, typeHint(zi.expected, value))];
     }
@@ -362,13 +363,17 @@ function firstLine(message: string): string {
   return message.split('\n')[0] ?? message;
 }
 
-function yamlHint(code: string): string {
+function yamlHint(code: string, message: string): string {
+  const closing = /end with an? ([}\]"'])/.exec(message)?.[1];
+  if (closing) return `a closing ${closing} is missing: check brackets and quotes`;
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'each field may appear once; remove the repeated one';
     case 'BAD_INDENT':
-    case 'MISSING_CHAR':
       return 'check the indentation: nested fields are indented by the same number of spaces';
+    case 'MISSING_CHAR':
+    case 'UNEXPECTED_TOKEN':
+      return 'a closing bracket or quote, or a colon, is missing; check brackets and quotes';
     case 'TAB_AS_INDENT':
       return 'indent with spaces, not tabs';
     default:
