@@ -62,7 +62,8 @@ const ours = `
   console.log(JSON.stringify({ seconds: (performance.now() - t) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 `;
 function timed(cmd, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { env, encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S\n%e %M', cmd, ...args], { env, encoding: 'utf8' });
+  if (process.env.BENCH_CPU) console.error(cmd, 'cpu user/sys', r.stderr.trim().split('\n').slice(-2, -1)[0]);
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
   const [seconds, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
   return { seconds, maxRssMiB: kb / 1024, stdout: r.stdout };
