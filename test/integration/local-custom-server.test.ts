@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exitOf, startCaptured, type Captured } from '../support/process.js';
 
 // examples/local-custom/server.mjs started the way the local provider starts `framework: custom`:
 // `node server.mjs` with the example folder as working directory and the contract's environment.
@@ -40,24 +39,12 @@ describe('examples/local-custom/server.mjs', () => {
     child = undefined;
   });
 
-  function start(env: Record<string, string>) {
-    const output = { stdout: '', stderr: '' };
-    const proc = spawn(process.execPath, ['server.mjs'], {
-      cwd: example,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
-    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
-    child = proc;
-    return { proc, output };
+  function start(env: Record<string, string>): Captured {
+    const started = startCaptured(['server.mjs'], example, env);
+    child = started.proc;
+    return started;
   }
 
-  async function exitOf(proc: ChildProcess): Promise<number | null> {
-    if (proc.exitCode !== null) return proc.exitCode;
-    const [code] = (await once(proc, 'exit')) as [number | null];
-    return code;
-  }
 
   // AIP_HTTP_PORT=0 and the port read back from the "listening on" line: no race for a free port.
   async function waitListening(proc: ChildProcess, output: { stdout: string; stderr: string }): Promise<number> {

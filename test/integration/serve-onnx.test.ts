@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
@@ -13,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxPredictor, PredictionInputError } from '../../providers/local/onnx-predictor.js';
 import type { OnnxPredictor, PredictionResult } from '../../providers/local/onnx-predictor.js';
 import { closeGracefully, createOnnxServer, DEFAULT_ROUTES } from '../../providers/local/serve-onnx.js';
+import { exitOf, startCaptured, type Captured } from '../support/process.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const example = join(root, 'examples', 'local-onnx');
@@ -228,24 +228,12 @@ describe('serve-onnx.ts as a process', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  function start(env: Record<string, string>): { proc: ChildProcess; output: { stdout: string; stderr: string } } {
-    const output = { stdout: '', stderr: '' };
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'providers', 'local', 'serve-onnx.ts')], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
-    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
-    child = proc;
-    return { proc, output };
+  function start(env: Record<string, string>): Captured {
+    const started = startCaptured(['--import', 'tsx', join(root, 'providers', 'local', 'serve-onnx.ts')], root, env);
+    child = started.proc;
+    return started;
   }
 
-  async function exitOf(proc: ChildProcess): Promise<number | null> {
-    if (proc.exitCode !== null) return proc.exitCode;
-    const [code] = (await once(proc, 'exit')) as [number | null];
-    return code;
-  }
 
   // AIP_HTTP_PORT=0 and the port read back from the "listening on" line: no race for a free port with
   // other processes on the machine. The line is printed once the socket is bound, after the model loaded.

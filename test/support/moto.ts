@@ -1,22 +1,11 @@
 /** moto (python3 -m moto.server) on a free 127.0.0.1 port, for the AWS provider's tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../providers/local/process.js';
 
 export interface Moto {
   url: string;
   stop(): Promise<void>;
   reset(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startMoto(): Promise<Moto> {
