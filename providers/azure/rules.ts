@@ -1,18 +1,41 @@
 /** Validate-time rules for provider: azure (Azure ML managed online endpoints). Pure: no SDK. */
 import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/provider.js';
 import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
+import { closest } from '../../src/config/suggest.js';
 import { otherCloudOf } from '../cloud-names.js';
+import { CURATED, FRAMEWORK_PACKAGES, isEnvironmentId, TGI, tgiImage } from './images.js';
+import { findSku, isGpuSku, MANAGED_SKUS } from './instance-types.js';
 
-export const capabilities: Capabilities = { revisionRouting: true, gpu: true, autoscaling: true, serverless: false };
+/**
+ * Autoscaling of a managed online deployment is an Azure Monitor autoscale setting (another
+ * resource provider, not part of the Azure ML API), so it is not offered: instance.count sets
+ * the deployment's fixed instance count.
+ */
+export const capabilities: Capabilities = { revisionRouting: true, gpu: true, autoscaling: false, serverless: false };
 
 /** Endpoint and deployment names: 3-32 characters, a letter first, letters, digits and single dashes. */
 const ONLINE_NAME = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-)){1,30}[a-zA-Z0-9]$/;
 const SUBSCRIPTION = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const REGION = /^[a-z]+[a-z0-9]*$/;
+const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$/;
+const WORKSPACE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/;
+const PIP_VERSION = /^\d+(\.\d+){0,2}$/;
+const TGI_VERSION = /^\d+\.\d+(\.\d+)?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REGISTRY_MODEL = /^azureml:\/\/registries\/[^/]+\/models\/[^/]+\/versions\/[^/]+$/i;
+const DATASTORE_PATH = /^azureml:\/\/(subscriptions\/[^/]+\/resourcegroups\/[^/]+\/workspaces\/[^/]+\/)?datastores\/[^/]+\/paths\/.+$/i;
+/** Tags modeldeploy adds itself (deployment, stage, revision, artifact); ARM allows 50. */
+const OWN_TAGS = 4;
+/** Per-deployment instance limit (how-to-manage-quotas). */
+const MAX_INSTANCES = 50;
 
 export function azureNames(spec: DeploymentSpec, revision = '00000000'): Record<string, string> {
   const base = baseName(spec);
-  return { endpoint: base, deployment: `r-${revision}`, model: base };
+  return { endpoint: base, deployment: deploymentName(revision), model: base };
+}
+
+export function deploymentName(revision: string): string {
+  return `r-${revision}`;
 }
 
 export const azureRules: ProviderRules = {
@@ -34,26 +57,125 @@ export const azureRules: ProviderRules = {
     const type = spec.instance.type;
     if (!type) {
       issues.push({ path: ['instance'], message: 'instance.type is required for an Azure ML managed online deployment', hint: 'add `type: Standard_DS3_v2`' });
-    } else if (!/^Standard_[A-Za-z0-9_]+$/.test(type)) {
-      const other = otherCloudOf(type);
+    } else if (!findSku(type)) {
+      // VM size names compare case-insensitively, as the service does.
+      const other = /^Standard_/i.test(type) ? undefined : otherCloudOf(type);
+      const guess = closest(type, MANAGED_SKUS.map((s) => s.name));
       issues.push({
         path: ['instance', 'type'],
-        message: other ? `"${type}" is a ${other} type, not an Azure ML instance type` : `"${type}" is not an Azure ML instance type`,
-        hint: 'Azure ML types look like Standard_DS3_v2, Standard_NC6s_v3',
+        message: other
+          ? `"${type}" is a ${other} type, not an Azure ML instance type`
+          : /^Standard_/i.test(type)
+            ? `"${type}" is not a VM size Azure ML managed online endpoints offer`
+            : `"${type}" is not an Azure ML instance type`,
+        hint: guess ? `did you mean ${guess}?` : 'Azure ML types look like Standard_DS3_v2, Standard_NC6s_v3 (see reference-managed-online-endpoints-vm-sku-list)',
       });
+    }
+    if (spec.instance.count > MAX_INSTANCES) {
+      issues.push({ path: ['instance', 'count'], message: `${spec.instance.count} instances: a managed online deployment has at most ${MAX_INSTANCES}` });
     }
     if (spec.instance.accelerator) {
       issues.push({ path: ['instance', 'accelerator'], message: 'Azure ML attaches GPUs through the instance type', hint: 'remove accelerator and pick a GPU SKU such as Standard_NC6s_v3' });
     }
-    if (spec.azure && !SUBSCRIPTION.test(spec.azure.subscriptionId)) {
-      issues.push({ path: ['azure', 'subscriptionId'], message: `"${spec.azure.subscriptionId}" is not a subscription id (a GUID)`, hint: '`az account show --query id -o tsv` prints yours' });
+    if (spec.instance.autoscaling) {
+      issues.push({
+        path: ['instance', 'autoscaling'],
+        message: 'Azure ML managed online deployments scale through Azure Monitor autoscale settings, which modeldeploy does not create',
+        hint: 'remove autoscaling and set instance.count (1-50)',
+      });
     }
-    for (const key of Object.keys(spec.tags)) {
-      if (/[<>%&\\?/]/.test(key) || key.length > 512) {
-        issues.push({ path: ['tags', key], message: 'Azure tag names may not contain < > % & \\ ? / and are at most 512 characters' });
+    if (spec.azure) {
+      if (!SUBSCRIPTION.test(spec.azure.subscriptionId)) {
+        issues.push({ path: ['azure', 'subscriptionId'], message: `"${spec.azure.subscriptionId}" is not a subscription id (a GUID)`, hint: '`az account show --query id -o tsv` prints yours' });
+      }
+      if (!RESOURCE_GROUP.test(spec.azure.resourceGroup)) {
+        issues.push({ path: ['azure', 'resourceGroup'], message: `"${spec.azure.resourceGroup}" is not a resource group name`, hint: '1-90 letters, digits, - _ . ( ), not ending with a dot' });
+      }
+      if (!WORKSPACE.test(spec.azure.workspace)) {
+        issues.push({ path: ['azure', 'workspace'], message: `"${spec.azure.workspace}" is not an Azure ML workspace name`, hint: '3-33 letters, digits, - and _, starting with a letter or digit' });
       }
     }
+    const tags = Object.entries(spec.tags);
+    for (const [key, value] of tags) {
+      if (/[<>%&\\?/]/.test(key) || key.length > 512) {
+        issues.push({ path: ['tags', key], message: 'Azure tag names may not contain < > % & \\ ? / and are at most 512 characters' });
+      } else if (value.length > 256) {
+        issues.push({ path: ['tags', key], message: `the value of tag ${key} is ${value.length} characters; Azure allows 256` });
+      }
+    }
+    if (tags.length > 50 - OWN_TAGS) {
+      issues.push({ path: ['tags'], message: `${tags.length} tags: Azure allows 50 per resource and modeldeploy adds ${OWN_TAGS}` });
+    }
+    for (const key of Object.keys(spec.env)) {
+      if (!ENV_NAME.test(key)) issues.push({ path: ['env', key], message: `"${key}" is not an environment variable name`, hint: 'letters, digits and _, not starting with a digit' });
+    }
+    const port = spec.env.AIP_HTTP_PORT;
+    if (port !== undefined && !(Number.isInteger(Number(port)) && Number(port) >= 1 && Number(port) <= 65535)) {
+      issues.push({ path: ['env', 'AIP_HTTP_PORT'], message: `"${port}" is not a port number`, hint: 'the port the serving image listens on, 1-65535' });
+    }
+    issues.push(...modelIssues(spec));
     return issues;
   },
   names: (spec, revision) => azureNames(spec, revision),
+  details(spec) {
+    const { model } = spec;
+    let serving: Record<string, unknown>;
+    if (model.image) {
+      serving = isEnvironmentId(model.image) ? { environment: model.image } : { image: model.image, serving: 'custom container' };
+    } else if (model.framework === 'huggingface') {
+      serving = { image: tgiImage(model.version), serving: `Hugging Face TGI (${TGI.generate} on port ${TGI.port})` };
+    } else {
+      const curated = CURATED[isGpuSku(spec.instance.type) ? 'gpu' : 'cpu'];
+      const pkg = FRAMEWORK_PACKAGES[model.framework];
+      serving = {
+        serving: 'MLflow model (no-code), or score.py on a curated image',
+        image: curated.image,
+        ...(pkg ? { package: `${pkg}${model.version ? ` ${model.version}` : ''}` } : {}),
+      };
+    }
+    return {
+      ...serving,
+      ...(spec.instance.type ? { instanceType: spec.instance.type } : {}),
+      instanceCount: spec.instance.count,
+      ...(spec.region ? { region: spec.region } : {}),
+      ...(spec.azure ? { workspace: `${spec.azure.resourceGroup}/${spec.azure.workspace}` } : {}),
+      ...(spec.model.path ? { artifactPrefix: `modeldeploy/${spec.name}/` } : {}),
+    };
+  },
 };
+
+function modelIssues(spec: DeploymentSpec): RuleIssue[] {
+  const { model } = spec;
+  const issues: RuleIssue[] = [];
+  const uri = model.uri;
+  if (uri && /^(s3|gs):\/\//.test(uri)) {
+    issues.push({ path: ['model', 'uri'], message: `Azure ML cannot read ${uri.split(':')[0]}:// models`, hint: 'use model.path (uploaded to the workspace datastore) or an azureml:// URI' });
+  }
+  if (uri?.startsWith('hf://') && model.framework !== 'huggingface') {
+    issues.push({ path: ['model', 'uri'], message: 'hf:// models are served by Hugging Face TGI: set framework huggingface', hint: 'framework: huggingface' });
+  }
+  if (uri?.startsWith('azureml://') && !REGISTRY_MODEL.test(uri) && !DATASTORE_PATH.test(uri)) {
+    issues.push({
+      path: ['model', 'uri'],
+      message: `"${uri}" is neither a registry model nor a datastore path`,
+      hint: 'azureml://registries/<registry>/models/<name>/versions/<n>, or azureml://datastores/<datastore>/paths/<folder>',
+    });
+  }
+  if (uri && REGISTRY_MODEL.test(uri) && !model.image && model.framework !== 'huggingface') {
+    issues.push({ path: ['model', 'image'], message: 'a registry model needs a serving image or environment on Azure ML', hint: 'set model.image to a container image or an azureml:// environment id' });
+  }
+  if (model.framework === 'custom' && !model.image) {
+    issues.push({ path: ['model', 'image'], message: 'framework custom on Azure ML needs a serving image', hint: 'set model.image to your container image (or an Azure ML environment id)' });
+  }
+  if (model.version !== undefined && !model.image) {
+    if (model.framework === 'huggingface' && !TGI_VERSION.test(model.version)) {
+      issues.push({ path: ['model', 'version'], message: `"${model.version}" is not a Hugging Face TGI version`, hint: `a TGI release such as ${TGI.defaultVersion}` });
+    } else if (FRAMEWORK_PACKAGES[model.framework] && !PIP_VERSION.test(model.version)) {
+      issues.push({ path: ['model', 'version'], message: `"${model.version}" is not a ${FRAMEWORK_PACKAGES[model.framework]} version`, hint: 'a release number such as 2.2 or 1.5.1' });
+    }
+  }
+  if (model.framework === 'huggingface' && !model.image && spec.instance.type && findSku(spec.instance.type) && !isGpuSku(spec.instance.type)) {
+    issues.push({ path: ['instance', 'type'], message: `Hugging Face TGI needs a GPU; ${spec.instance.type} has none`, hint: 'pick an N-series size such as Standard_NC6s_v3 or Standard_NC24ads_A100_v4' });
+  }
+  return issues;
+}

@@ -1,0 +1,110 @@
+/**
+ * The workspace's default blob datastore through @azure/storage-blob, loaded on first use. Files
+ * go up as block blobs: a file above one block is staged in 8 MiB blocks, 4 in flight, each read
+ * from disk as a stream (memory stays flat whatever the size), then committed; a smaller file is
+ * one PUT. Each blob carries its sha256 as metadata, so "already there" means same name, size and
+ * hash. No SDK type leaves this file.
+ */
+import { toProviderError } from './errors.js';
+import type { TokenCredentialLike } from './api.js';
+
+type BlobModule = typeof import('@azure/storage-blob');
+type ContainerClient = ReturnType<InstanceType<BlobModule['BlobServiceClient']>['getContainerClient']>;
+
+export const BLOCK_SIZE = 8 * 1024 * 1024;
+export const BLOCK_CONCURRENCY = 4;
+
+export interface BlobInfo {
+  name: string;
+  size: number;
+  sha256?: string;
+}
+
+export type BlobAuth = { kind: 'key'; accountName: string; key: string } | { kind: 'sas'; token: string } | { kind: 'token'; credential: TokenCredentialLike };
+
+export interface UploadOptions {
+  sha256: string;
+  /** More blob metadata (names must be C# identifiers: letters, digits, _). */
+  metadata?: Record<string, string>;
+  signal: AbortSignal;
+  onProgress: (loadedBytes: number) => void;
+}
+
+export class BlobStore {
+  private constructor(
+    private readonly container: ContainerClient,
+    /** Account URL + container, for messages (never a SAS token). */
+    readonly location: string,
+  ) {}
+
+  /** `serviceUrl`: the account's blob endpoint, e.g. https://acct.blob.core.windows.net or Azurite's http://127.0.0.1:10000/devstoreaccount1. */
+  static async connect(serviceUrl: string, containerName: string, auth: BlobAuth): Promise<BlobStore> {
+    const blob = await import('@azure/storage-blob');
+    const base = serviceUrl.replace(/\/+$/, '');
+    const options = { userAgentOptions: { userAgentPrefix: 'modeldeploy' } };
+    const service =
+      auth.kind === 'key'
+        ? new blob.BlobServiceClient(base, new blob.StorageSharedKeyCredential(auth.accountName, auth.key), options)
+        : auth.kind === 'sas'
+          ? new blob.BlobServiceClient(`${base}?${auth.token.replace(/^\?/, '')}`, new blob.AnonymousCredential(), options)
+          : new blob.BlobServiceClient(base, auth.credential, options);
+    return new BlobStore(service.getContainerClient(containerName), `${base}/${containerName}`);
+  }
+
+  private async call<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toProviderError(error, { operation: `blob ${operation}`, subject: `${this.location}/${subject}` });
+    }
+  }
+
+  async list(prefix: string): Promise<BlobInfo[]> {
+    return this.call('list', prefix, async () => {
+      const out: BlobInfo[] = [];
+      for await (const b of this.container.listBlobsFlat({ prefix, includeMetadata: true })) {
+        const sha256 = b.metadata?.sha256;
+        out.push({ name: b.name, size: b.properties.contentLength ?? 0, ...(sha256 ? { sha256 } : {}) });
+      }
+      return out;
+    });
+  }
+
+  /** The "folders" directly under prefix (which ends with '/'). */
+  async prefixes(prefix: string): Promise<string[]> {
+    return this.call('list', prefix, async () => {
+      const out: string[] = [];
+      for await (const item of this.container.listBlobsByHierarchy('/', { prefix })) {
+        if (item.kind === 'prefix') out.push(item.name);
+      }
+      return out;
+    });
+  }
+
+  async uploadFile(name: string, file: string, options: UploadOptions): Promise<void> {
+    await this.call('upload', name, () =>
+      this.container.getBlockBlobClient(name).uploadFile(file, {
+        blockSize: BLOCK_SIZE,
+        maxSingleShotSize: BLOCK_SIZE,
+        concurrency: BLOCK_CONCURRENCY,
+        metadata: { ...options.metadata, sha256: options.sha256 },
+        abortSignal: options.signal,
+        onProgress: (p) => options.onProgress(p.loadedBytes),
+      }),
+    );
+  }
+
+  async deleteAll(names: string[], signal: AbortSignal): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++];
+        if (name === undefined) break;
+        await this.call('delete', name, () => this.container.deleteBlob(name, { deleteSnapshots: 'include', abortSignal: signal }).catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error; // already gone is success
+        }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, names.length) }, worker));
+  }
+}
