@@ -457,6 +457,9 @@ export class FakeVertex {
       if (verb === undefined && method === 'GET') return r('ModelService.GetModel', 'GetModelRequest', 'aiplatform.models.get', `${V1}Model`);
       if (verb === undefined && method === 'DELETE') return r('ModelService.DeleteModel', 'DeleteModelRequest', 'aiplatform.models.delete', OPERATION);
       if (verb === 'listVersions' && method === 'GET') return r('ModelService.ListModelVersions', 'ListModelVersionsRequest', 'aiplatform.models.list', `${V1}ListModelVersionsResponse`);
+      if (verb === 'mergeVersionAliases' && method === 'POST') {
+        return { rpc: rpc('ModelService.MergeVersionAliases', 'MergeVersionAliasesRequest', 'aiplatform.models.update', `${V1}Model`, ['name'], '*'), project, location, id };
+      }
       if (verb === 'deleteVersion' && method === 'DELETE') return r('ModelService.DeleteModelVersion', 'DeleteModelVersionRequest', 'aiplatform.models.delete', OPERATION);
       if (verb === undefined && method === 'PATCH') return unimplemented(r('ModelService.UpdateModel', 'UpdateModelRequest', 'aiplatform.models.update', `${V1}Model`));
       return undefined;
@@ -517,6 +520,8 @@ export class FakeVertex {
         return s.deleteModel(location, id);
       case 'ModelService.ListModelVersions':
         return s.listModelVersions(location, id, query);
+      case 'ModelService.MergeVersionAliases':
+        return s.mergeVersionAliases(location, id, body);
       case 'ModelService.DeleteModelVersion':
         return s.deleteModelVersion(location, id);
       case 'EndpointService.CreateEndpoint':

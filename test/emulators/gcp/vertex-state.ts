@@ -510,6 +510,37 @@ export class VertexState {
     return this.operationJson(op);
   }
 
+  /**
+   * ModelService.MergeVersionAliases (synchronous, returns the Model): adds the aliases to the named version and
+   * removes `-alias` ones. `default` moves from the version that held it; another alias held by another version
+   * → ALREADY_EXISTS, and `-default` → FAILED_PRECONDITION (a model always has a default version) [modeled texts].
+   */
+  mergeVersionAliases(location: string, ref: string, body: JsonObject): JsonObject {
+    if (!ref.includes('@')) throw invalidArgument('The name must carry a version id or alias: projects/{project}/locations/{location}/models/{model}@{version}.', 'name');
+    const aliases = body.versionAliases;
+    if (!Array.isArray(aliases) || aliases.length === 0) throw fieldErrors([{ field: 'version_aliases', message: 'Required field is not set.' }]);
+    const { model, version } = this.resolveModel(location, ref);
+    const errors: { field: string; message: string }[] = [];
+    aliases.forEach((raw, i) => {
+      const a = String(raw).replace(/^-/, '');
+      if (!VERSION_ALIAS.test(a) && a !== 'default') errors.push({ field: `version_aliases[${i}]`, message: `Version alias "${a}" does not match [a-z][a-zA-Z0-9-]{0,126}[a-z0-9].` });
+    });
+    if (errors.length) throw fieldErrors(errors);
+    for (const raw of aliases.map(String)) {
+      if (raw === '-default') throw failedPrecondition(`The default alias cannot be removed from model \`${this.modelName(model)}\`; add it to another version instead.`);
+      if (raw.startsWith('-')) {
+        version.aliases = version.aliases.filter((a) => a !== raw.slice(1));
+        continue;
+      }
+      const holder = [...model.versions.values()].find((v) => v !== version && v.aliases.includes(raw));
+      if (holder && raw !== 'default') throw new VertexError('ALREADY_EXISTS', `Version alias "${raw}" is already used by version ${holder.versionId} of model ${this.modelName(model)}.`);
+      if (holder) holder.aliases = holder.aliases.filter((a) => a !== raw);
+      if (!version.aliases.includes(raw)) version.aliases.push(raw);
+    }
+    version.updateTime = now();
+    return this.modelJson(model, version);
+  }
+
   deleteModelVersion(location: string, ref: string): JsonObject {
     if (!ref.includes('@')) throw invalidArgument('The name must carry a version id: projects/{project}/locations/{location}/models/{model}@{version}.', 'name');
     const { model, version } = this.resolveModel(location, ref);

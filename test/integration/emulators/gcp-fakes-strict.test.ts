@@ -272,6 +272,26 @@ describe('fake Vertex AI strictness', () => {
     expect((await call('GET', `/v1/${ep}`)).body.trafficSplit).toBeUndefined();
   });
 
+  it('merges version aliases: default moves, an alias held elsewhere is ALREADY_EXISTS, -default is refused', async () => {
+    const m = await model('aliases');
+    const id = m.split('/').at(-1);
+    const v2 = await call('POST', `/v1/${PARENT}/models:upload`, { parentModel: m, model: { displayName: 'aliases', versionAliases: ['r-two'], containerSpec: { imageUri: IMAGE } } });
+    await waitOp(v2.body.name);
+    const bare = await call('POST', `/v1/${m}:mergeVersionAliases`, { versionAliases: ['default'] });
+    expect(bare.body.error.status).toBe('INVALID_ARGUMENT');
+    expect((await call('POST', `/v1/${m}@2:mergeVersionAliases`, {})).body.error.message).toContain('version_aliases; Message: Required field is not set.');
+    const moved = await call('POST', `/v1/${m}@r-two:mergeVersionAliases`, { versionAliases: ['default'] });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ versionId: '2', versionAliases: expect.arrayContaining(['r-two', 'default']) });
+    expect((await call('GET', `/v1/${m}@1`)).body.versionAliases ?? []).not.toContain('default');
+    expect((await call('GET', `/v1/${PARENT}/models/${id}`)).body.versionId).toBe('2');
+    expect((await call('POST', `/v1/${m}@1:mergeVersionAliases`, { versionAliases: ['r-two'] })).body.error.status).toBe('ALREADY_EXISTS');
+    expect((await call('POST', `/v1/${m}@2:mergeVersionAliases`, { versionAliases: ['-default'] })).body.error.status).toBe('FAILED_PRECONDITION');
+    expect((await call('POST', `/v1/${m}@2:mergeVersionAliases`, { versionAliases: ['Bad_Alias'] })).body.error.status).toBe('INVALID_ARGUMENT');
+    const dropped = await call('POST', `/v1/${m}@2:mergeVersionAliases`, { versionAliases: ['-r-two'] });
+    expect(dropped.body.versionAliases).toEqual(['default']);
+  });
+
   it('routes predictions by traffic, checks the body, and passes rawPredict bodies through untouched', async () => {
     const m = await model('predict');
     const ep = await endpoint('predict');
