@@ -65,7 +65,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
   lap('hash', started);
 
   const journal: Resource[] = [];
-  const ctx = providerContext(core, core.signal, (r) => journal.push(r));
+  const ctx = { ...providerContext(core, core.signal, (r) => journal.push(r)), smokeTest: options.smoke && spec.smoke?.request !== undefined };
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal, onRetry: onRetry(core) });
 
   let t = core.clock.now();

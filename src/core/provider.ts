@@ -29,6 +29,11 @@ export interface ProviderContext {
   env: NodeJS.ProcessEnv;
   /** Call as soon as a resource exists, so an interrupted or failed run can roll it back. */
   track(resource: Resource): void;
+  /**
+   * Set by `up`: whether the new revision will be smoke-tested before `promote`. A provider that
+   * needs extra resources to reach a revision before it takes traffic creates them only then.
+   */
+  smokeTest?: boolean;
 }
 
 /** A problem the provider finds in a spec at validate time, located by the config loader. */
