@@ -22,6 +22,8 @@ beforeAll(async () => {
   await copyFile(path.join(ROOT, 'examples/local-onnx/model/model.onnx'), path.join(dir, 'model', 'model.onnx'));
   await mkdir(path.join(dir, 'weights-only'));
   await writeFile(path.join(dir, 'weights-only', 'weights.bin'), 'not onnx');
+  await mkdir(path.join(dir, 'sklearn-model'));
+  await writeFile(path.join(dir, 'sklearn-model', 'model.joblib'), 'a joblib dump');
   await writeFile(path.join(dir, 'request.json'), '{"instances": [[1, 2]]}');
   await writeFile(path.join(dir, 'sample.csv'), '5.1,3.5,1.4,0.2\n');
 });
@@ -46,7 +48,8 @@ const AWS = [
   '  roleArn: arn:aws:iam::123456789012:role/SageMakerRole', // 10
   '  bucket: my-artifacts', //                               11
 ];
-const GCP = set(AWS, { 2: 'provider: gcp', 3: 'region: us-central1', 8: '  type: n1-standard-4', 9: 'gcp:', 10: '  project: my-project', 11: '  bucket: my-artifacts' });
+/** Vertex's prebuilt sklearn container loads model.joblib, so the GCP base points at a folder holding one. */
+const GCP = set(AWS, { 2: 'provider: gcp', 3: 'region: us-central1', 5: '  path: ./sklearn-model', 8: '  type: n1-standard-4', 9: 'gcp:', 10: '  project: my-project', 11: '  bucket: my-artifacts' });
 const AZURE = [
   ...set(AWS, { 2: 'provider: azure', 3: 'region: eastus', 8: '  type: Standard_DS3_v2', 9: 'azure:', 10: '  subscriptionId: 00000000-0000-0000-0000-000000000000', 11: '  resourceGroup: ml-rg' }),
   '  workspace: ml-ws',
@@ -201,6 +204,29 @@ const CASES: Record<string, Case> = {
   'gcp bad project id': { yaml: y(...set(GCP, { 10: '  project: My Project' })), path: 'gcp.project', line: 10, column: 12, message: ['"My Project" is not a Google Cloud project id'], hint: 'lowercase' },
   'gcp custom without image': { yaml: y(...set(GCP, { 6: '  framework: custom' })), path: 'model.image', line: 5, column: 3, message: ['Vertex AI needs a serving image'], hint: 'Artifact Registry' },
   'gcp label value with capitals': { yaml: y(...GCP, 'tags: {team: ML Platform}'), path: 'tags.team', line: 12, column: 14, message: ['GCP labels'], hint: 'lowercase the value' },
+  'gcp autoscaling down to zero': { yaml: y(...GCP.slice(0, 8), '  autoscaling: {min: 0, max: 2}', ...GCP.slice(8)), path: 'instance.autoscaling.min', line: 9, column: 22, message: ['min 0', 'does not scale to zero'], hint: 'min: 1' },
+  'gcp GPU for the CPU-only sklearn container': { yaml: y(...GCP.slice(0, 8), '  accelerator: {type: nvidia-tesla-t4, count: 1}', ...GCP.slice(8)), path: 'instance.accelerator', line: 9, column: 16, message: ['sklearn container runs on CPU only'], hint: 'remove accelerator' },
+  'gcp GPU that does not attach to the machine type': {
+    yaml: y(...set(GCP, { 8: '  type: g2-standard-8' }).slice(0, 8), '  accelerator: {type: nvidia-tesla-t4, count: 1}', ...GCP.slice(8)),
+    path: 'instance.accelerator.type', line: 9, column: 23, message: ['nvidia-tesla-t4 does not attach to g2-standard-8', 'NVIDIA L4'], hint: 'accelerator: {type: nvidia-l4, count: 1}',
+  },
+  'gcp g2 machine type without its GPU': { yaml: y(...set(GCP, { 8: '  type: g2-standard-8' })), path: 'instance.accelerator', line: 8, column: 3, message: ['g2-standard-8 comes with 1 NVIDIA L4 GPU'], hint: 'add accelerator: {type: nvidia-l4, count: 1}' },
+  'gcp huggingface without a GPU': {
+    yaml: y(...set(GCP, { 5: '  uri: hf://Qwen/Qwen2.5-1.5B-Instruct', 6: '  framework: huggingface' })),
+    path: 'instance.accelerator', line: 8, column: 3, message: ['Hugging Face TGI container needs a GPU'], hint: 'nvidia-l4',
+  },
+  'gcp sklearn version without a container': { yaml: y(...GCP.slice(0, 6), '  version: "1.1"', ...GCP.slice(6)), path: 'model.version', line: 7, column: 12, message: ['no prebuilt sklearn container for version 1.1'], hint: 'supported: 1.4, 1.5, 1.6' },
+  'gcp xgboost version past its support window': {
+    yaml: y(...set(GCP, { 6: '  framework: xgboost' }).slice(0, 6), '  version: "1.7"', ...GCP.slice(6)),
+    path: 'model.version', line: 7, column: 12, message: ['xgboost 1.7 container is past its support window'], hint: 'model.image: us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest',
+  },
+  'gcp model folder without the file the container loads': {
+    yaml: y(...set(GCP, { 5: '  path: ./model', 6: '  framework: xgboost' })),
+    path: 'model.path', line: 5, column: 9, message: ['model has model.onnx; the Vertex xgboost container loads model.bst, model.joblib or model.pkl'], hint: "booster.save_model('model.bst')",
+  },
+  'gcp with an S3 model': { yaml: y(...set(GCP, { 5: '  uri: s3://bucket/model/' })), path: 'model.uri', line: 5, column: 8, message: ['Vertex AI cannot read s3:// models'], hint: 'gs://' },
+  'gcp bucket written as a URL': { yaml: y(...set(GCP, { 11: '  bucket: gs://my-artifacts' })), path: 'gcp.bucket', line: 11, column: 11, message: ['"gs://my-artifacts" is a URL'], hint: 'bucket: my-artifacts' },
+  'gcp region on no Vertex continent': { yaml: y(...set(GCP, { 3: 'region: moon-base1' })), path: 'region', line: 3, column: 9, message: ['"moon-base1" is not a Vertex AI region'], hint: 'us-central1' },
   'azure with a Vertex machine type': { yaml: y(...set(AZURE, { 8: '  type: n1-standard-4' })), path: 'instance.type', line: 8, column: 9, message: ['"n1-standard-4"', 'gcp (Vertex AI)', 'not an Azure ML instance type'], hint: 'Standard_DS3_v2' },
   'azure endpoint name over 32 (name + stage)': {
     yaml: y(...set(AZURE, { 1: 'name: customer-churn-predictor' }), 'stage: production'),

@@ -29,6 +29,9 @@ function split(template: string): [string, string] {
   return [stem.slice(0, dash), stem.slice(dash + 1)];
 }
 
+/** The file a framework's model is saved as, under the names Vertex AI's prebuilt containers load (the gcp rules check them). */
+const MODEL_FILES: Record<string, string> = { sklearn: 'model.joblib', xgboost: 'model.bst', pytorch: 'model.mar', tensorflow: 'saved_model.pb' };
+
 /** A folder shaped like a user's project: model/ beside deploy.yaml, model.onnx inside for onnx. */
 async function project(parent: string, name: string, framework: string): Promise<string> {
   const dir = path.join(parent, name);
@@ -36,7 +39,7 @@ async function project(parent: string, name: string, framework: string): Promise
   if (framework === 'onnx') {
     await copyFile(path.join(ROOT, 'examples/local-onnx/model/model.onnx'), path.join(dir, 'model', 'model.onnx'));
   } else {
-    await writeFile(path.join(dir, 'model', 'weights.bin'), 'not a real model');
+    await writeFile(path.join(dir, 'model', MODEL_FILES[framework] ?? 'weights.bin'), 'not a real model');
   }
   return dir;
 }
