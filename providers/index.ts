@@ -16,6 +16,7 @@ const rules: Record<ProviderId, () => Promise<ProviderRules>> = {
 const providers: Partial<Record<ProviderId, () => Promise<Provider>>> = {
   local: async () => (await import('./local/index.js')).createProvider(),
   aws: async () => (await import('./aws/index.js')).createProvider(),
+  gcp: async () => (await import('./gcp/index.js')).createProvider(),
   azure: async () => (await import('./azure/index.js')).createProvider(),
 };
 

@@ -22,11 +22,11 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function loaded(args: string[]): Promise<{ code: number | null; modules: string[] }> {
+async function loaded(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; modules: string[] }> {
   const log = path.join(dir, `${args.join('_').replace(/[^a-z0-9_-]/gi, '')}.log`);
   const run = await runCli(args, {
     nodeArgs: ['--import', path.join(ROOT, 'test', 'support', 'record-imports.mjs')],
-    env: { MODELDEPLOY_IMPORT_LOG: log, MODELDEPLOY_HOME: home },
+    env: { MODELDEPLOY_IMPORT_LOG: log, MODELDEPLOY_HOME: home, ...env },
   });
   const modules = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   return { code: run.code, modules };
@@ -42,12 +42,21 @@ describe('lazy loading', () => {
     ['--help', ['--help']],
     ['validate (local)', ['validate', '-f', 'examples/local-onnx/deploy.yaml']],
     ['validate (aws template)', ['validate', '-f', 'test/fixtures/aws-deploy.yaml']],
+    ['validate (gcp example)', ['validate', '-f', 'examples/gcp-xgboost/deploy.yaml']],
     ['up (local)', ['up', '-f', 'examples/local-onnx/deploy.yaml']],
   ])('%s loads no cloud SDK', async (_name, args) => {
     const { code, modules } = await loaded(args);
     expect(code).toBe(0);
     expect(modules.length).toBeGreaterThan(5);
     expect(modules.filter((m) => SDK.test(m))).toEqual([]);
+  });
+
+  it('plan on gcp reads state over REST: neither the Vertex AI SDK, gax nor the Storage SDK is loaded', async () => {
+    // No credentials: google-auth-library looks for Application Default Credentials and finds none.
+    const { code, modules } = await loaded(['plan', '--json', '-f', 'examples/gcp-xgboost/deploy.yaml'], { HOME: home, METADATA_SERVER_DETECTION: 'none', MODELDEPLOY_GCP_API_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(code).toBe(0);
+    expect(modules.some((m) => m.includes('node_modules/google-auth-library/'))).toBe(true);
+    expect(modules.filter((m) => /node_modules\/(@google-cloud|google-gax|@grpc|protobufjs)\//.test(m))).toEqual([]);
   });
 
   it('--help loads neither ora, zod nor yaml', async () => {

@@ -238,6 +238,11 @@ export class FakeVertex {
     this.faults.push({ status: 'UNAVAILABLE', times, ...(rpcs ? { rpcs } : {}) });
   }
 
+  /** Drops injected 429/503 answers not yet given. */
+  clearFaults(): void {
+    this.faults = [];
+  }
+
   /** Operation durations from now on; `deployMs` defaults to `ms`. */
   setDelay(ms: number, deployMs = ms): void {
     this.state.setDelay(ms, deployMs);
