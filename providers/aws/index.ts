@@ -23,6 +23,7 @@ import type {
 } from '../../src/core/provider.js';
 import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
 import { artifactRoot, tarStream } from '../../src/artifacts/package.js';
+import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
 import { AwsApi, type Tag } from './api.js';
 import { isNotFound } from './errors.js';
 import { resolveImage } from './images.js';
@@ -77,7 +78,7 @@ export class SageMakerProvider implements Provider {
     const bucket = spec.aws?.bucket ?? '';
     const prefix = artifactPrefix(spec, artifact.sha256);
     const existing = new Map((await api.listObjects(bucket, prefix)).map((o) => [o.key, o.size]));
-    const progress = progressReporter(ctx, artifact.bytes);
+    const progress = uploadProgress(ctx, artifact.bytes);
 
     if (spec.aws?.serverless) {
       // Serverless endpoints cannot read an uncompressed prefix: one deterministic model.tar.gz.
@@ -92,16 +93,7 @@ export class SageMakerProvider implements Provider {
     if (missing.length > 0) {
       ctx.track(artifactResource(bucket, spec.name, artifact.sha256));
       const root = artifactRoot(artifact);
-      let next = 0;
-      const worker = async () => {
-        while (next < missing.length) {
-          const file = missing[next++];
-          if (!file) break;
-          ctx.signal.throwIfAborted();
-          await api.upload(bucket, prefix + file.path, createReadStream(path.join(root, file.path)), ctx.signal, (n) => progress(file.path, n));
-        }
-      };
-      await Promise.all([worker(), worker()]);
+      await uploadEach(missing, 2, ctx.signal, (file) => api.upload(bucket, prefix + file.path, createReadStream(path.join(root, file.path)), ctx.signal, (n) => progress(file.path, n)));
     }
     return { uri: `s3://${bucket}/${prefix}`, sha256: artifact.sha256, uploaded: missing.length > 0, bytes: artifact.bytes };
   }
@@ -357,21 +349,6 @@ function artifactResource(bucket: string, name: string, sha256: string): Resourc
 
 function cloudWatchHint(spec: DeploymentSpec): string {
   return `CloudWatch log group /aws/sagemaker/Endpoints/${baseName(spec)} in ${spec.region ?? 'the region'}`;
-}
-
-function progressReporter(ctx: ProviderContext, total: number): (key: string, loaded: number) => void {
-  const loadedByKey = new Map<string, number>();
-  const started = ctx.clock.now();
-  let last = started;
-  return (key, loaded) => {
-    loadedByKey.set(key, loaded);
-    const now = ctx.clock.now();
-    if (now - last < 1000) return;
-    last = now;
-    const sum = [...loadedByKey.values()].reduce((a, b) => a + b, 0);
-    const rate = sum / 1048576 / ((now - started) / 1000);
-    ctx.progress.emit({ code: 'UploadProgress', level: 'info', message: `uploading: ${(sum / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB (${rate.toFixed(1)} MiB/s)`, data: { loaded: sum, total } });
-  };
 }
 
 export function createProvider(): Provider {

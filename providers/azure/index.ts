@@ -36,6 +36,7 @@ import type {
 } from '../../src/core/provider.js';
 import { baseName, parseDuration, type DeploymentSpec } from '../../src/core/spec.js';
 import { artifactRoot } from '../../src/artifacts/package.js';
+import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
 import { AzureMlApi, type AssetKind, type DatastoreInfo, type DeploymentBody, type EndpointInfo, type Lro, type Probe, type TokenCredentialLike } from './api.js';
 import { BlobStore, type BlobAuth } from './blob.js';
 import type { ErrorContext } from './errors.js';
@@ -209,23 +210,16 @@ export class AzureMlProvider implements Provider {
     if (missing.length > 0) {
       ctx.track(artifactResource(datastore.name, spec.name, artifact.sha256));
       const root = artifactRoot(artifact);
-      const progress = progressReporter(ctx, missing.reduce((a, f) => a + f.bytes, 0));
-      let next = 0;
-      const worker = async () => {
-        while (next < missing.length) {
-          const file = missing[next++];
-          if (!file) break;
-          ctx.signal.throwIfAborted();
-          await store.uploadFile(prefix + file.path, path.join(root, file.path), {
-            sha256: file.sha256,
-            // Blobs take metadata, not ARM tags; stages share an artifact, so only the deployment is named.
-            metadata: { modeldeploy_deployment: spec.name },
-            signal: ctx.signal,
-            onProgress: (n) => progress(file.path, n),
-          });
-        }
-      };
-      await Promise.all([worker(), worker()]);
+      const progress = uploadProgress(ctx, missing.reduce((a, f) => a + f.bytes, 0));
+      await uploadEach(missing, 2, ctx.signal, (file) =>
+        store.uploadFile(prefix + file.path, path.join(root, file.path), {
+          sha256: file.sha256,
+          // Blobs take metadata, not ARM tags; stages share an artifact, so only the deployment is named.
+          metadata: { modeldeploy_deployment: spec.name },
+          signal: ctx.signal,
+          onProgress: (n) => progress(file.path, n),
+        }),
+      );
     }
     return { uri, sha256: artifact.sha256, uploaded: missing.length > 0, bytes: artifact.bytes };
   }
@@ -739,21 +733,6 @@ function parseAssetId(resource: Resource): { kind: AssetKind; name: string; vers
   const m = /^(models|codes|environments)\/([^/]+)(?:\/versions\/([^/]+))?$/.exec(resource.id);
   if (!m) return undefined;
   return { kind: m[1] as AssetKind, name: m[2] ?? '', ...(m[3] ? { version: m[3] } : {}) };
-}
-
-function progressReporter(ctx: ProviderContext, total: number): (key: string, loaded: number) => void {
-  const loadedByKey = new Map<string, number>();
-  const started = ctx.clock.now();
-  let last = started;
-  return (key, loaded) => {
-    loadedByKey.set(key, loaded);
-    const now = ctx.clock.now();
-    if (now - last < 1000) return;
-    last = now;
-    const sum = [...loadedByKey.values()].reduce((a, b) => a + b, 0);
-    const rate = sum / 1048576 / ((now - started) / 1000);
-    ctx.progress.emit({ code: 'UploadProgress', level: 'info', message: `uploading: ${(sum / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB (${rate.toFixed(1)} MiB/s)`, data: { loaded: sum, total } });
-  };
 }
 
 export function createProvider(): Provider {

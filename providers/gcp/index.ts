@@ -38,6 +38,7 @@ import type {
 } from '../../src/core/provider.js';
 import { baseName, parseDuration, type DeploymentSpec } from '../../src/core/spec.js';
 import { artifactRoot } from '../../src/artifacts/package.js';
+import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
 import { VertexApi, type ContainerSpec, type EndpointInfo, type TokenSource } from './api.js';
 import { VertexHttpError, canonicalStatus, isNotFound, toProviderError } from './errors.js';
 import { GcpServingError, resolveServing, type VertexServing } from './images.js';
@@ -197,22 +198,16 @@ export class VertexProvider implements Provider {
     if (missing.length > 0) {
       ctx.track(artifactResource(store.uri(prefix), artifact.sha256));
       const root = artifactRoot(artifact);
-      const progress = progressReporter(ctx, missing.reduce((a, f) => a + f.bytes, 0));
-      // Largest first, so the long upload starts at once and small files fill the other lanes.
-      const queue = [...missing].sort((a, b) => b.bytes - a.bytes);
-      const worker = async () => {
-        for (let file = queue.shift(); file; file = queue.shift()) {
-          ctx.signal.throwIfAborted();
-          const name = prefix + file.path;
-          await store.uploadFile(name, path.join(root, file.path), {
-            signal: ctx.signal,
-            // Objects take metadata, not labels; stages share an artifact, so only the deployment is named.
-            metadata: { sha256: file.sha256, [LABEL.deployment]: spec.name },
-            onProgress: (n) => progress(name, n),
-          });
-        }
-      };
-      await Promise.all([worker(), worker(), worker(), worker()]);
+      const progress = uploadProgress(ctx, missing.reduce((a, f) => a + f.bytes, 0));
+      await uploadEach(missing, 4, ctx.signal, async (file) => {
+        const name = prefix + file.path;
+        await store.uploadFile(name, path.join(root, file.path), {
+          signal: ctx.signal,
+          // Objects take metadata, not labels; stages share an artifact, so only the deployment is named.
+          metadata: { sha256: file.sha256, [LABEL.deployment]: spec.name },
+          onProgress: (n) => progress(name, n),
+        });
+      });
     }
     return { uri: store.uri(prefix), sha256: artifact.sha256, uploaded: missing.length > 0, bytes: artifact.bytes };
   }
@@ -744,21 +739,6 @@ function modelResource(modelId: string): Resource {
 
 function artifactResource(uri: string, sha256: string): Resource {
   return { type: TYPE.artifact, id: uri, scope: 'artifact', sha256, order: ORDER.artifact };
-}
-
-function progressReporter(ctx: ProviderContext, total: number): (key: string, loaded: number) => void {
-  const loadedByKey = new Map<string, number>();
-  const started = ctx.clock.now();
-  let last = started;
-  return (key, loaded) => {
-    loadedByKey.set(key, loaded);
-    const now = ctx.clock.now();
-    if (now - last < 1000) return;
-    last = now;
-    const sum = [...loadedByKey.values()].reduce((a, b) => a + b, 0);
-    const rate = sum / 1048576 / ((now - started) / 1000);
-    ctx.progress.emit({ code: 'UploadProgress', level: 'info', message: `uploading: ${(sum / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB (${rate.toFixed(1)} MiB/s)`, data: { loaded: sum, total } });
-  };
 }
 
 export function createProvider(): Provider {

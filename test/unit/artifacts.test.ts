@@ -8,6 +8,7 @@ import { extract } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HashCache, hashArtifact, remoteArtifact, sha256File } from '../../src/artifacts/hash.js';
 import { tarStream } from '../../src/artifacts/package.js';
+import { uploadEach } from '../../src/artifacts/transfer.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -98,5 +99,32 @@ describe('packaging', () => {
     expect(await readFile(path.join(unpacked, 'sub', 'vocab.txt'), 'utf8')).toBe('a\nb\n');
     const again = await hashArtifact(unpacked, await HashCache.open(undefined));
     expect(again.sha256).toBe(artifact.sha256);
+  });
+});
+
+describe('uploadEach', () => {
+  it('runs at most `lanes` uploads at once, largest first, and stops taking files once aborted', async () => {
+    const files = [1, 50, 7, 30, 2].map((bytes) => ({ path: `f${bytes}`, bytes, sha256: '' }));
+    const started: string[] = [];
+    let running = 0;
+    let peak = 0;
+    await uploadEach(files, 2, new AbortController().signal, async (file) => {
+      started.push(file.path);
+      peak = Math.max(peak, ++running);
+      await new Promise((resolve) => setTimeout(resolve, file.bytes / 10));
+      running--;
+    });
+    expect(started.slice(0, 2)).toEqual(['f50', 'f30']);
+    expect([...started].sort()).toEqual(['f1', 'f2', 'f30', 'f50', 'f7']);
+    expect(peak).toBe(2);
+
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const run = uploadEach(files, 1, abort.signal, async (file) => {
+      seen.push(file.path);
+      abort.abort();
+    });
+    await expect(run).rejects.toThrow();
+    expect(seen).toEqual(['f50']);
   });
 });

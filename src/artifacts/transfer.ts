@@ -1,0 +1,39 @@
+/** What every provider's artifact upload shares: progress lines and a bounded pool of file uploads. */
+import type { ArtifactFile } from '../core/artifact.js';
+import type { ProviderContext } from '../core/provider.js';
+
+const MiB = 1048576;
+
+/**
+ * A progress callback for concurrent transfers: each key reports its own bytes so far; at most
+ * one `UploadProgress` event a second gives the sum, the total and the rate.
+ */
+export function uploadProgress(ctx: Pick<ProviderContext, 'clock' | 'progress'>, total: number): (key: string, loaded: number) => void {
+  const loadedByKey = new Map<string, number>();
+  const started = ctx.clock.now();
+  let last = started;
+  return (key, loaded) => {
+    loadedByKey.set(key, loaded);
+    const now = ctx.clock.now();
+    if (now - last < 1000) return;
+    last = now;
+    const sum = [...loadedByKey.values()].reduce((a, b) => a + b, 0);
+    const rate = sum / MiB / ((now - started) / 1000);
+    ctx.progress.emit({ code: 'UploadProgress', level: 'info', message: `uploading: ${(sum / MiB).toFixed(0)} of ${(total / MiB).toFixed(0)} MiB (${rate.toFixed(1)} MiB/s)`, data: { loaded: sum, total } });
+  };
+}
+
+/**
+ * Upload files `lanes` at a time, largest first, so the longest transfer starts at once and the
+ * small files fill the other lanes. Stops taking new files once the signal is aborted.
+ */
+export async function uploadEach(files: readonly ArtifactFile[], lanes: number, signal: AbortSignal, upload: (file: ArtifactFile) => Promise<void>): Promise<void> {
+  const queue = [...files].sort((a, b) => b.bytes - a.bytes);
+  const lane = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      signal.throwIfAborted();
+      await upload(file);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+}
