@@ -15,6 +15,7 @@ import { loadDeployment } from '../../src/config/load.js';
 import { revisionId } from '../../src/core/revision.js';
 import { azureRules } from '../../providers/azure/rules.js';
 import { filesUnder, ROOT, runCli, tempHome, type CliRun } from '../support/cli.js';
+import { onEveryOtherRequest } from '../support/faults.js';
 import { startAzurite, type AzuriteBlob } from '../emulators/azure/azurite.js';
 import { startFakeAzureMl, type FakeAzureMl } from '../emulators/azure/fake-arm.js';
 
@@ -228,13 +229,7 @@ describe('provider azure against the fake ARM and Azurite', () => {
     const revision = await revisionOf();
     await serve(revision);
     // Every other request (each first try; its retry is the next one) is throttled, with Retry-After: 0.
-    const requests = fake.requests;
-    const push = requests.push;
-    let n = 0;
-    requests.push = (...items) => {
-      if (n++ % 2 === 0) fake.throttle(1, 0);
-      return push.apply(requests, items);
-    };
+    const stop = onEveryOtherRequest(fake.requests, () => fake.throttle(1, 0));
     try {
       const up = await cli(['up', '--json']);
       expect(up.code, up.stderr).toBe(0);
@@ -242,7 +237,7 @@ describe('provider azure against the fake ARM and Azurite', () => {
       const down = await cli(['down']);
       expect(down.code, down.stderr).toBe(0);
     } finally {
-      requests.push = push;
+      stop();
       fake.throttle(0);
     }
     const throttled = fake.requests.filter((r) => r.status === 429).length;

@@ -16,6 +16,7 @@ import { loadDeployment } from '../../src/config/load.js';
 import { revisionId } from '../../src/core/revision.js';
 import { gcpRules } from '../../providers/gcp/rules.js';
 import { filesUnder, ROOT, runCli, tempHome, type CliRun } from '../support/cli.js';
+import { onEveryOtherRequest } from '../support/faults.js';
 import { PredictionError, startFakeVertex, type FakeVertex } from '../emulators/gcp/fake-vertex.js';
 import { startFakeGcs, type FakeGcs } from '../emulators/gcp/fake-gcs.js';
 
@@ -292,22 +293,8 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
   it('503 UNAVAILABLE on the first try of every Vertex AI and Cloud Storage call, predictions included: up ends ready and down removes everything', async () => {
     const revision = await revisionOf();
     await serve(revision);
-    // Every other request (each first try; its retry is the next one) answers 503.
-    const requests = vertex.requests;
-    const push = requests.push;
-    let n = 0;
-    requests.push = (...items) => {
-      if (n++ % 2 === 0) vertex.unavailable(1);
-      return push.apply(requests, items);
-    };
-    // Cloud Storage too: every other request answers 503.
-    const gcsRequests = gcs.requests;
-    const gcsPush = gcsRequests.push;
-    let m = 0;
-    gcsRequests.push = (...items) => {
-      if (m++ % 2 === 0) gcs.unavailable(1);
-      return gcsPush.apply(gcsRequests, items);
-    };
+    // Every other request (each first try; its retry is the next one) answers 503, on both fakes.
+    const stops = [onEveryOtherRequest(vertex.requests, () => vertex.unavailable(1)), onEveryOtherRequest(gcs.requests, () => gcs.unavailable(1))];
     try {
       const up = await cli(['up', '--json']);
       expect(up.code, up.stderr).toBe(0);
@@ -315,8 +302,7 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
       const down = await cli(['down']);
       expect(down.code, down.stderr).toBe(0);
     } finally {
-      requests.push = push;
-      gcsRequests.push = gcsPush;
+      for (const stop of stops) stop();
       vertex.clearFaults();
     }
     const unavailable = vertex.requests.filter((r) => r.status === 503);
