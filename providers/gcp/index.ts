@@ -68,7 +68,7 @@ interface Settings {
 
 /** Operations started by this process, by the id of the resource they create. */
 interface Pending {
-  /** The long-running operation's name once the server has answered the call that starts it (undefined: not an operation). */
+  /** The long-running operation's name once the server has answered the call that starts it (undefined: none of ours to follow). */
   started: Promise<string | undefined>;
   /** Resolves when the resource is usable; rejects with the mapped failure. */
   done: Promise<void>;
@@ -324,9 +324,16 @@ export class VertexProvider implements Provider {
         trafficSplit,
       },
       undefined, // not abortable: see uploadModel
-    );
+    ).catch((error: unknown) => {
+      // The same deployed model id is already deploying: an earlier try of this call whose answer
+      // was lost, or another run of this revision. Its operation is not ours to follow; status()
+      // watches the endpoint instead, within the deploy timeout.
+      if (error instanceof ProviderError && canonicalStatus(error.cause) === 'ALREADY_EXISTS') return undefined;
+      throw error;
+    });
     const done = started.then(async (name) => {
-      await api.waitOperation(name, where, this.polling, ctx.signal);
+      if (name) await api.waitOperation(name, where, this.polling, ctx.signal);
+      else if (this.pending.get(resource.id) === pending) this.pending.delete(resource.id);
     });
     started.catch(() => undefined);
     done.catch(() => undefined);

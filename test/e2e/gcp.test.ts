@@ -313,6 +313,20 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expectNothingLeft();
   });
 
+  it('the answer to deployModel is lost and its retry finds the model already deploying: up waits for it and ends ready', async () => {
+    const revision = await revisionOf();
+    await serve(revision);
+    vertex.dropNextResponse('EndpointService.DeployModel');
+    const up = await cli(['up', '--json']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ action: 'created', revision, smoke: { passed: true } });
+    const deploys = vertex.requests.filter((r) => r.rpc === 'EndpointService.DeployModel');
+    expect(deploys.map((r) => r.status)).toEqual([0, 409]);
+    expect(vertex.listing().deployedModels).toHaveLength(1);
+    expect((await cli(['down'])).code).toBe(0);
+    expectNothingLeft();
+  });
+
   it('SIGINT during deployModel: exit 130, the operation cancelled, and nothing of that run is left', async () => {
     vertex.setDelay(60, 5000);
     let sent = false;

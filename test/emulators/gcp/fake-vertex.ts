@@ -178,6 +178,7 @@ export class FakeVertex {
   private readonly predictHandlers = new Map<string, PredictHandler>();
   private readonly rawHandlers = new Map<string, RawPredictHandler>();
   private faults: { status: 'RESOURCE_EXHAUSTED' | 'UNAVAILABLE'; times: number; rpcs?: string[] }[] = [];
+  private dropped: string[] = [];
 
   constructor(private readonly options: FakeVertexOptions = {}) {
     this.projectId = options.projectId ?? 'test-project';
@@ -238,9 +239,15 @@ export class FakeVertex {
     this.faults.push({ status: 'UNAVAILABLE', times, ...(rpcs ? { rpcs } : {}) });
   }
 
-  /** Drops injected 429/503 answers not yet given. */
+  /** Drops injected 429/503 answers and lost responses not yet given. */
   clearFaults(): void {
     this.faults = [];
+    this.dropped = [];
+  }
+
+  /** The next call of this RPC (e.g. 'EndpointService.DeployModel') takes effect, but its connection is cut before the answer. */
+  dropNextResponse(rpcName: string): void {
+    this.dropped.push(rpcName);
   }
 
   /** Operation durations from now on; `deployMs` defaults to `ms`. */
@@ -338,6 +345,13 @@ export class FakeVertex {
         throw invalidArgument('Invalid JSON payload received. The request body must be empty for this method.');
       }
       const result = await this.dispatch(route, query, body, raw);
+      const drop = this.dropped.indexOf(route.rpc.name);
+      if (drop >= 0) {
+        // Done, but the answer never arrives: the connection is cut, as by a network failure.
+        this.dropped.splice(drop, 1);
+        res.destroy();
+        return;
+      }
       this.send(res, 200, this.schema.output(route.rpc.responseType, result as Json, numeric));
     } catch (err) {
       if (res.headersSent) {
