@@ -238,7 +238,7 @@ export class VertexApi {
 
   async deployModel(request: DeployRequest, signal?: AbortSignal): Promise<string> {
     const { endpoints } = await this.clients();
-    const where = { operation: 'deploy model', subject: `${request.displayName} to ${request.endpointId}`, machine: { type: request.machineType, count: request.maxReplicaCount, region: this.target.location, ...(request.acceleratorType ? { accelerator: `${request.acceleratorCount ?? 1} × ${request.acceleratorType}` } : {}) } };
+    const where = { operation: 'deploy model', subject: `${request.displayName} to ${request.endpointId}`, machine: this.machineOf(request) };
     return this.call(where, signal, async () => {
       const [op] = await endpoints.deployModel({
         endpoint: this.endpointName(request.endpointId),
@@ -259,6 +259,16 @@ export class VertexApi {
       });
       return op.name ?? '';
     });
+  }
+
+  /** What a deploy asks for, for quota hints: quota is charged on the maximum replica count. */
+  machineOf(request: DeployRequest): NonNullable<ErrorContext['machine']> {
+    return {
+      type: request.machineType,
+      count: request.maxReplicaCount,
+      region: this.target.location,
+      ...(request.acceleratorType ? { accelerator: `${request.acceleratorCount ?? 1} × ${request.acceleratorType}` } : {}),
+    };
   }
 
   /** undeployModel; `trafficSplit` gives the remaining models' shares when this one has traffic. */

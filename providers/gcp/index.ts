@@ -39,7 +39,7 @@ import type {
 import { baseName, parseDuration, type DeploymentSpec } from '../../src/core/spec.js';
 import { artifactRoot } from '../../src/artifacts/package.js';
 import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
-import { VertexApi, type ContainerSpec, type EndpointInfo, type TokenSource } from './api.js';
+import { VertexApi, type ContainerSpec, type DeployRequest, type EndpointInfo, type TokenSource } from './api.js';
 import { VertexHttpError, canonicalStatus, isNotFound, toProviderError } from './errors.js';
 import { GcpServingError, resolveServing, type VertexServing } from './images.js';
 import { ACCELERATORS, LABEL, gcpLabels, gcpRules, smokeEndpointId } from './rules.js';
@@ -304,27 +304,20 @@ export class VertexProvider implements Provider {
     ctx.track(resource);
     const accelerator = spec.instance.accelerator;
     const scaling = spec.instance.autoscaling;
-    const maxReplicas = scaling?.max ?? spec.instance.count;
-    const where = {
-      operation: 'deploy model',
-      subject: `r-${revision} to endpoint ${endpointId}`,
-      logsHint: logsHint(api, endpointId),
-      machine: { type: spec.instance.type ?? 'n1-standard-2', count: maxReplicas, region: api.target.location, ...(accelerator ? { accelerator: `${accelerator.count} × ${accelerator.type}` } : {}) },
+    const request: DeployRequest = {
+      endpointId,
+      deployedModelId,
+      model,
+      displayName: `r-${revision}`,
+      machineType: spec.instance.type ?? 'n1-standard-2',
+      ...(accelerator ? { acceleratorType: ACCELERATORS[accelerator.type.toLowerCase()] ?? accelerator.type, acceleratorCount: accelerator.count } : {}),
+      minReplicaCount: scaling?.min ?? spec.instance.count,
+      maxReplicaCount: scaling?.max ?? spec.instance.count,
+      trafficSplit,
     };
-    const started = api.deployModel(
-      {
-        endpointId,
-        deployedModelId,
-        model,
-        displayName: `r-${revision}`,
-        machineType: spec.instance.type ?? 'n1-standard-2',
-        ...(accelerator ? { acceleratorType: ACCELERATORS[accelerator.type.toLowerCase()] ?? accelerator.type, acceleratorCount: accelerator.count } : {}),
-        minReplicaCount: scaling?.min ?? spec.instance.count,
-        maxReplicaCount: maxReplicas,
-        trafficSplit,
-      },
-      undefined, // not abortable: see uploadModel
-    ).catch((error: unknown) => {
+    const where = { operation: 'deploy model', subject: `r-${revision} to endpoint ${endpointId}`, logsHint: logsHint(api, endpointId), machine: api.machineOf(request) };
+    // Not abortable (see uploadModel): an interrupted run still learns the operation it must cancel.
+    const started = api.deployModel(request, undefined).catch((error: unknown) => {
       // The same deployed model id is already deploying: an earlier try of this call whose answer
       // was lost, or another run of this revision. Its operation is not ours to follow; status()
       // watches the endpoint instead, within the deploy timeout.
