@@ -42,7 +42,7 @@ export const awsRules: ProviderRules = {
         const guess = closest(type, SAGEMAKER_INSTANCE_TYPES);
         issues.push({
           path: ['instance', 'type'],
-          message: other ? `"${type}" is a ${other} type, not a SageMaker instance type` : `"${type}" is not a SageMaker instance type`,
+          message: other ? `"${type}" is ${other}, not a SageMaker instance type` : `"${type}" is not a SageMaker instance type`,
           hint: guess ? `did you mean ${guess}?` : 'SageMaker types look like ml.m5.large, ml.g5.xlarge',
         });
       }

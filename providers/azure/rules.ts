@@ -64,7 +64,7 @@ export const azureRules: ProviderRules = {
       issues.push({
         path: ['instance', 'type'],
         message: other
-          ? `"${type}" is a ${other} type, not an Azure ML instance type`
+          ? `"${type}" is ${other}, not an Azure ML instance type`
           : /^Standard_/i.test(type)
             ? `"${type}" is not a VM size Azure ML managed online endpoints offer`
             : `"${type}" is not an Azure ML instance type`,

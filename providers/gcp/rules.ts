@@ -234,7 +234,7 @@ function machineIssues(spec: DeploymentSpec): RuleIssue[] {
     const other = otherCloudOf(type);
     issues.push({
       path: ['instance', 'type'],
-      message: other && !other.startsWith('gcp') ? `"${type}" is a ${other} type, not a Vertex AI machine type` : `"${type}" is not a Vertex AI machine type`,
+      message: other && !other.includes('provider: gcp') ? `"${type}" is ${other}, not a Vertex AI machine type` : `"${type}" is not a Vertex AI machine type`,
       hint: 'Vertex machine types look like n1-standard-4, g2-standard-8, a2-highgpu-1g',
     });
   } else {

@@ -37,10 +37,10 @@ describe('azure rules', () => {
 
   it('instance types: the managed-online SKU list, with a guess; other clouds named; count ≤ 50; no autoscaling or accelerators', () => {
     expect(issues(spec({ instance: { type: 'Standard_DS3v2' } }))).toEqual(['instance.type: "Standard_DS3v2" is not a VM size Azure ML managed online endpoints offer (did you mean Standard_DS3_v2?)']);
-    expect(issues(spec({ instance: { type: 'ml.m5.large' } }))[0]).toContain('is a aws (SageMaker) type');
+    expect(issues(spec({ instance: { type: 'ml.m5.large' } }))[0]).toContain('"ml.m5.large" is a SageMaker instance type (provider: aws), not an Azure ML instance type');
     expect(issues(spec({ instance: { type: undefined } }))[0]).toContain('instance.type is required');
     expect(issues(spec({ instance: { type: 'standard_ds3_v2' } }))).toEqual([]); // the service compares VM sizes case-insensitively
-    expect(issues(spec({ instance: { type: 'n1-standard-4' } }))[0]).toContain('is a gcp (Vertex AI) type, not an Azure ML instance type');
+    expect(issues(spec({ instance: { type: 'n1-standard-4' } }))[0]).toContain('is a Vertex AI machine type (provider: gcp), not an Azure ML instance type');
     expect(issues(spec({ instance: { count: 60 } }))).toEqual(['instance.count: 60 instances: a managed online deployment has at most 50']);
     expect(issues(spec({ instance: { autoscaling: { min: 1, max: 3 } } }))[0]).toMatch(/^instance\.autoscaling: .*Azure Monitor autoscale/);
     expect(issues(spec({ instance: { accelerator: { type: 'nvidia-t4', count: 1 } } }))[0]).toContain('through the instance type');
