@@ -105,7 +105,9 @@ export async function parseDeployment(text: string, filePath: string, options: L
   // Stage 2b: shape.
   const parsed = deploySchema.safeParse(interpolated);
   if (!parsed.success) {
-    for (const zi of parsed.error.issues) issues.push(...describeZodIssue(zi, interpolated, issue));
+    // A field whose ${VAR} is unset has been reported once already; its empty value says nothing new.
+    const unset = new Set(issues.map((i) => i.path));
+    for (const zi of parsed.error.issues) issues.push(...describeZodIssue(zi, interpolated, issue).filter((i) => !unset.has(i.path)));
   }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(sortIssues(issues));
 
@@ -127,7 +129,7 @@ async function normalise(
   data: DeployFile,
   file: string,
   dir: string,
-  issue: (p: Path, message: string, hint?: string) => ConfigIssue,
+  issue: (p: Path, message: string, hint?: string, onKey?: boolean, field?: Path) => ConfigIssue,
   issues: ConfigIssue[],
 ): Promise<DeploymentSpec> {
   const { model } = data;
@@ -156,7 +158,8 @@ async function normalise(
   if (cloud) {
     if (data.region === undefined) {
       const example = { aws: 'us-east-1', gcp: 'us-central1', azure: 'eastus' }[cloud];
-      issues.push(issue([], `provider ${cloud} needs a region`, `add \`region: ${example}\``));
+      // Located at `provider:`, the line that asks for it.
+      issues.push(issue(['provider'], `provider ${cloud} needs a region`, `add \`region: ${example}\``, false, ['region']));
     }
     if (data[cloud] === undefined) {
       const example = {
@@ -164,7 +167,7 @@ async function normalise(
         gcp: 'gcp: {project: my-project, bucket: my-artifacts}',
         azure: 'azure: {subscriptionId: …, resourceGroup: …, workspace: …}',
       }[cloud];
-      issues.push(issue([], `provider ${cloud} needs an ${cloud} block`, `add \`${example}\``));
+      issues.push(issue(['provider'], `provider ${cloud} needs an ${cloud} block`, `add \`${example}\``, false, [cloud]));
     }
   }
   if (data.instance.autoscaling && data.instance.autoscaling.min > data.instance.autoscaling.max) {

@@ -161,8 +161,8 @@ const CASES: Record<string, Case> = {
   },
   'unset ${VAR} where a value is required': {
     yaml: y(...set(AWS, { 10: '  roleArn: ${SAGEMAKER_ROLE_ARN}' })),
+    // Reported once: the empty string it leaves behind would fail min(1), which says nothing new.
     path: 'aws.roleArn', line: 10, column: 12, message: ['SAGEMAKER_ROLE_ARN is not set'], hint: 'export SAGEMAKER_ROLE_ARN=',
-    others: ['10:12 aws.roleArn'], // the empty string it leaves behind also fails min(1)
   },
   'two unset variables in one string': { yaml: y(...LOCAL, 'env:', '  URL: "https://${HOST}:${PORT}/v1"'), path: 'env.URL', line: 6, column: 8, message: ['HOST is not set'], hint: 'export HOST=', others: ['6:8 env.URL'] },
   'malformed ${ (unclosed)': { yaml: y(...LOCAL, 'env:', '  X: "${oops"'), path: 'env.X', line: 6, column: 6, message: ['malformed reference ${oops'], hint: 'write ${NAME} or ${NAME:-default}' },
@@ -179,9 +179,9 @@ const CASES: Record<string, Case> = {
   'autoscaling max 0': { yaml: y(...LOCAL, 'instance:', '  autoscaling: {min: 0, max: 0}'), path: 'instance.autoscaling.max', line: 6, column: 30, message: ['0', '>=1'], hint: null },
 
   // Cloud providers: cross-field checks, then each provider's own rules.
-  'aws without region': { yaml: y(...AWS.filter((_, i) => i !== 2)), path: '', line: 1, column: 1, message: ['provider aws needs a region'], hint: 'add `region: us-east-1`' },
-  'aws without its block': { yaml: y(...AWS.slice(0, 8)), path: '', line: 1, column: 1, message: ['provider aws needs an aws block'], hint: 'roleArn' },
-  'azure without region nor block': { yaml: y(...AZURE.slice(0, 8).filter((_, i) => i !== 2)), path: '', line: 1, column: 1, message: ['provider azure needs a region'], hint: 'region: eastus', others: ['1:1 '] },
+  'aws without region': { yaml: y(...AWS.filter((_, i) => i !== 2)), path: 'region', line: 2, column: 11, message: ['provider aws needs a region'], hint: 'add `region: us-east-1`' },
+  'aws without its block': { yaml: y(...AWS.slice(0, 8)), path: 'aws', line: 2, column: 11, message: ['provider aws needs an aws block'], hint: 'roleArn' },
+  'azure without region nor block': { yaml: y(...AZURE.slice(0, 8).filter((_, i) => i !== 2)), path: 'region', line: 2, column: 11, message: ['provider azure needs a region'], hint: 'region: eastus', others: ['2:11 azure'] },
   'aws with an Azure instance type': { yaml: y(...set(AWS, { 8: '  type: Standard_DS3_v2' })), path: 'instance.type', line: 8, column: 9, message: ['"Standard_DS3_v2"', 'an Azure ML VM size (provider: azure)', 'not a SageMaker instance type'], hint: 'ml.m5.large' },
   'aws with a Vertex machine type': { yaml: y(...set(AWS, { 8: '  type: n1-standard-4' })), path: 'instance.type', line: 8, column: 9, message: ['"n1-standard-4"', 'a Vertex AI machine type (provider: gcp)', 'not a SageMaker instance type'], hint: 'ml.m5.large' },
   'aws instance type typo': { yaml: y(...set(AWS, { 8: '  type: ml.m5.lage' })), path: 'instance.type', line: 8, column: 9, message: ['"ml.m5.lage"', 'not a SageMaker instance type'], hint: 'did you mean ml.m5.large?' },
@@ -331,7 +331,7 @@ describe('several problems in one file are reported at once, in line order', () 
         'aws: {roleArn: "arn:aws:iam::123456789012:role/R", bucket: my-artifacts}',
       ),
     );
-    expect(issues.map(where)).toEqual(['1:1 ', '4:9 model.path', '6:12 model.command', '9:22 instance.autoscaling.min', '11:18 smoke.expect.body']);
+    expect(issues.map(where)).toEqual(['2:11 region', '4:9 model.path', '6:12 model.command', '9:22 instance.autoscaling.min', '11:18 smoke.expect.body']);
     expect(issues[0]?.message).toBe('provider aws needs a region');
   });
 
