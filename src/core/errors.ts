@@ -59,9 +59,10 @@ export class ConfigError extends ModeldeployError {
 
   constructor(issues: readonly ConfigIssue[]) {
     const first = issues[0];
+    // One issue: its hint goes on the hint line, not twice.
     const summary =
       issues.length === 1 && first
-        ? formatIssue(first)
+        ? formatIssue({ ...first, hint: undefined })
         : `${issues.length} problems in ${first?.file ?? 'deploy.yaml'}:\n` +
           issues.map((i) => `  ${formatIssue(i)}`).join('\n');
     super('usage', 'ConfigInvalid', summary, {

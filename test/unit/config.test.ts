@@ -270,6 +270,16 @@ describe('bad deploy.yaml: each problem located, named and explained', () => {
     expect(issues.map((i) => i.line)).toEqual(issues.map((i) => i.line).sort((a, b) => a - b));
   });
 
+  it('one problem prints its hint once, on the hint line; several keep each hint beside its problem', () => {
+    const one: ConfigIssue = { file: 'deploy.yaml', line: 3, column: 9, path: 'region', message: '"us-east" is not an AWS region', hint: 'did you mean us-east-1?' };
+    const single = new ConfigError([one]);
+    expect(single.message).toBe('deploy.yaml:3:9 region: "us-east" is not an AWS region');
+    expect(single.hint).toBe('did you mean us-east-1?');
+    const two = new ConfigError([one, { ...one, line: 8, path: 'instance.type', message: 'unknown', hint: 'ml.m5.large' }]);
+    expect(two.message).toContain('deploy.yaml:3:9 region: "us-east" is not an AWS region (did you mean us-east-1?)');
+    expect(two.message).toContain('deploy.yaml:8:9 instance.type: unknown (ml.m5.large)');
+  });
+
   it('a missing file is a UsageError ConfigNotFound that points at init', async () => {
     const missing = path.join(dir, 'nope', 'deploy.yaml');
     const error = await loadDeployment(missing, { env: {} }).catch((e: unknown) => e);
