@@ -14,7 +14,7 @@ export const initCommand = defineCommand<InitResult>({
   options: [
     { flags: '-f, --file <path>', description: 'where to write it', default: 'deploy.yaml' },
     { flags: '--provider <id>', description: 'local | aws | gcp | azure', default: 'local' },
-    { flags: '--framework <name>', description: 'sklearn | xgboost | pytorch | tensorflow | onnx | huggingface | custom', default: 'onnx' },
+    { flags: '--framework <name>', description: 'sklearn | xgboost | pytorch | tensorflow | onnx | huggingface | custom (default: onnx for local, sklearn for a cloud)' },
     { flags: '--name <name>', description: 'the deployment name (default: the folder name)' },
     { flags: '--force', description: 'overwrite an existing file' },
   ],
@@ -28,13 +28,19 @@ export const initCommand = defineCommand<InitResult>({
     ]);
     const templates = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.endsWith('.ts') ? [] : ['..']), 'templates');
     const provider = String(input.provider);
-    const framework = String(input.framework);
+    const framework = input.framework === undefined ? (provider === 'local' ? 'onnx' : 'sklearn') : String(input.framework);
     const template = `${provider}-${framework}.yaml`;
-    const available = (await readdir(templates).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'));
-    if (!available.includes(template)) {
-      const guess = closest(template, available);
+    const available = (await readdir(templates).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+    if (!available.includes(template.slice(0, -5))) {
+      const providers = [...new Set(available.map((t) => t.split('-')[0] ?? ''))];
+      const frameworks = available.filter((t) => t.startsWith(`${provider}-`)).map((t) => t.slice(provider.length + 1));
+      if (frameworks.length === 0) {
+        const guess = closest(provider, providers);
+        throw new UsageError('NoSuchProvider', `there is no provider ${provider}`, { hint: guess ? `did you mean --provider ${guess}?` : `one of ${providers.join(', ')}` });
+      }
+      const guess = closest(framework, frameworks);
       throw new UsageError('NoSuchTemplate', `there is no template for provider ${provider} with framework ${framework}`, {
-        hint: guess ? `did you mean --provider ${guess.split('-')[0]} --framework ${guess.slice(guess.indexOf('-') + 1, -5)}?` : `available: ${available.map((f) => f.slice(0, -5)).join(', ')}`,
+        hint: `${guess ? `did you mean --framework ${guess}? ` : ''}${provider} has templates for ${frameworks.join(', ')}`,
       });
     }
     const target = path.resolve(ctx.io.cwd, String(input.file));
@@ -46,8 +52,8 @@ export const initCommand = defineCommand<InitResult>({
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^[^a-z]+/, '')
-      .replace(/-+$/, '')
-      .slice(0, 40) || 'my-model';
+      .slice(0, 40)
+      .replace(/-+$/, '') || 'my-model';
     const text = (await readFile(path.join(templates, template), 'utf8')).replace(/^name: .*$/m, `name: ${name}`);
     await writeFile(target, text);
     return {

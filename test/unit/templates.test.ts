@@ -202,20 +202,27 @@ describe('modeldeploy init', () => {
   });
 
   it.each([
-    ['aws', 'sklern', 'did you mean --provider aws --framework sklearn?'],
-    ['gcp', 'onnx', 'hint: '],
-    ['local', 'sklearn', 'hint: '],
-    ['azur', 'pytorch', 'did you mean --provider azure --framework pytorch?'],
-  ])('an unknown combination (--provider %s --framework %s) exits 2 with a hint and writes nothing', async (provider, framework, hint) => {
+    ['aws', 'sklern', 'NoSuchTemplate', 'there is no template for provider aws with framework sklern', 'did you mean --framework sklearn? aws has templates for custom, huggingface, pytorch, sklearn, tensorflow, xgboost'],
+    ['gcp', 'onnx', 'NoSuchTemplate', 'there is no template for provider gcp with framework onnx', 'gcp has templates for custom, huggingface, pytorch, sklearn, tensorflow, xgboost'],
+    ['local', 'sklearn', 'NoSuchTemplate', 'there is no template for provider local with framework sklearn', 'local has templates for custom, onnx'],
+    ['azur', 'pytorch', 'NoSuchProvider', 'there is no provider azur', 'did you mean --provider azure?'],
+  ])('an unknown combination (--provider %s --framework %s) exits 2 with a hint and writes nothing', async (provider, framework, code, message, hint) => {
     const dir = await project(tmp, 'proj', 'onnx');
     const io = capture(dir);
     expect(await main(['init', '--provider', provider, '--framework', framework], io)).toBe(2);
-    expect(io.err()).toContain(`there is no template for provider ${provider} with framework ${framework}`);
-    expect(io.err()).toContain(hint);
+    expect(io.err()).toContain(message);
+    expect(io.err()).toContain(`hint: ${hint}`);
     expect(await readdir(dir)).toEqual(['model']);
 
     const json = capture(dir);
     expect(await main(['init', '--provider', provider, '--framework', framework, '--json'], json)).toBe(2);
-    expect(JSON.parse(json.out())).toMatchObject({ ok: false, error: { code: 'NoSuchTemplate', kind: 'usage', hint: expect.any(String) } });
+    expect(JSON.parse(json.out())).toMatchObject({ ok: false, error: { code, kind: 'usage', hint } });
+  });
+
+  it('picks the framework that fits the provider when none is given: onnx on this machine, sklearn on a cloud', async () => {
+    const dir = await project(tmp, 'proj', 'onnx');
+    const io = capture(dir);
+    expect(await main(['init', '--provider', 'gcp', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({ provider: 'gcp', framework: 'sklearn', template: 'gcp-sklearn.yaml' });
   });
 });
