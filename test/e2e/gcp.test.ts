@@ -267,6 +267,23 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expectNothingLeft();
   });
 
+  it('an update with --no-smoke makes no smoke endpoint: the new model is deployed once, then takes the traffic', async () => {
+    await serve(await revisionOf());
+    expect((await cli(['up'])).code).toBe(0);
+    await retrain(3);
+    const next = await revisionOf();
+    await serve(next);
+    vertex.requests.length = 0;
+    const up = await cli(['up', '--no-smoke', '--json']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ action: 'updated', revision: next });
+    expect(rpcs('CreateEndpoint')).toEqual([]);
+    expect(vertex.requests.filter((r) => r.rpc === 'EndpointService.DeployModel').map((r) => r.path.split('/').at(-1))).toEqual([`${ENDPOINT}:deployModel`]);
+    expect(vertex.listing().deployedModels).toEqual([expect.objectContaining({ endpoint: expect.stringMatching(new RegExp(`/endpoints/${ENDPOINT}$`)) })]);
+    expect((await cli(['down'])).code).toBe(0);
+    expectNothingLeft();
+  });
+
   it('RESOURCE_EXHAUSTED on deployModel: exit 3 with which quota and how to raise it, and nothing of the run is left', async () => {
     vertex.failNextOperation('deployModel', {
       code: 8,
