@@ -454,7 +454,8 @@ function bearerAuthClient(token: () => Promise<string>): unknown {
 }
 
 function labelFilter(labels: Record<string, string>): string | undefined {
-  const terms = Object.entries(labels).map(([k, v]) => (v === '*' ? `labels.${k}:*` : `labels.${k}=${v}`));
+  // Values quoted: AIP-160 reads an unquoted `a-b` as more than one token.
+  const terms = Object.entries(labels).map(([k, v]) => (v === '*' ? `labels.${k}:*` : `labels.${k}="${v}"`));
   return terms.length ? terms.join(' AND ') : undefined;
 }
 
