@@ -284,6 +284,39 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expectNothingLeft();
   });
 
+  it('--keep-on-failure keeps the failed revision and its smoke endpoint for inspection; down from deploy.yaml alone removes all of it', async () => {
+    const first = await revisionOf();
+    await serve(first);
+    expect((await cli(['up'])).code).toBe(0);
+    await retrain(4);
+    const bad = await revisionOf();
+    await serve(bad, true);
+    const failed = await cli(['up', '--keep-on-failure']);
+    expect(failed.code, failed.stderr).toBe(4);
+    const kept = vertex.listing();
+    expect(kept.endpoints.map((e) => e.displayName).sort()).toEqual([ENDPOINT, `${ENDPOINT}-${bad}`]);
+    expect(kept.endpoints.find((e) => e.displayName === `${ENDPOINT}-${bad}`)?.labels).toMatchObject({ 'modeldeploy-role': 'smoke', 'modeldeploy-revision': bad });
+    expect(kept.deployedModels).toHaveLength(3); // the old one, the new one at 0%, the new one on the smoke endpoint
+    // The old revision keeps all the traffic (the new model came in with no share at all).
+    const oldId = kept.deployedModels.find((d) => d.endpoint.endsWith(`/${ENDPOINT}`) && d.modelVersionId === '1')?.id ?? '';
+    expect(endpointOf(ENDPOINT)?.trafficSplit).toEqual({ [oldId]: 100 });
+
+    const down = await cli(['down', '--json']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout).deleted.map((r: { type: string }) => r.type).sort()).toEqual([
+      'gcs:artifact',
+      'gcs:artifact',
+      'vertex:deployed-model',
+      'vertex:deployed-model',
+      'vertex:deployed-model',
+      'vertex:endpoint',
+      'vertex:model',
+      'vertex:model-version',
+      'vertex:smoke-endpoint',
+    ]);
+    expectNothingLeft();
+  });
+
   it('RESOURCE_EXHAUSTED on deployModel: exit 3 with which quota and how to raise it, and nothing of the run is left', async () => {
     vertex.failNextOperation('deployModel', {
       code: 8,
