@@ -5,8 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from './deps.js';
+import type { core } from 'zod';
 import { ConfigError, type ConfigIssue, UsageError } from '../core/errors.js';
 import type { ProviderRules, RuleIssue } from '../core/provider.js';
 import { parseDuration, type DeploymentSpec, type SmokeRequest } from '../core/spec.js';
@@ -247,7 +247,7 @@ function contentTypeFor(file: string): string {
 }
 
 function describeZodIssue(
-  zi: z.core.$ZodIssue,
+  zi: core.$ZodIssue,
   input: unknown,
   issue: (p: Path, message: string, hint?: string, onKey?: boolean, field?: Path) => ConfigIssue,
 ): ConfigIssue[] {

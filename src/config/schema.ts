@@ -2,7 +2,8 @@
  * deploy.yaml v1: the one source of truth. The TypeScript types, the validator and the
  * generated schema/deploy.schema.json all come from the zod schema below.
  */
-import { z } from 'zod';
+import type { core, input, output } from 'zod';
+import { z } from './deps.js';
 
 export const PROVIDER_IDS = ['local', 'aws', 'gcp', 'azure'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -142,9 +143,9 @@ export const deploySchema = z
   .describe('modeldeploy deployment (schema v1)');
 
 /** deploy.yaml as written (before defaults). */
-export type DeployFileInput = z.input<typeof deploySchema>;
+export type DeployFileInput = input<typeof deploySchema>;
 /** deploy.yaml after validation and defaults. */
-export type DeployFile = z.output<typeof deploySchema>;
+export type DeployFile = output<typeof deploySchema>;
 
 /** The JSON Schema that editors use; generated, committed, and checked for staleness by a test. */
 export function deployJsonSchema(): Record<string, unknown> {
@@ -158,7 +159,7 @@ export function deployJsonSchema(): Record<string, unknown> {
 
 /** Keys an object schema accepts at a path: the source of every "did you mean". */
 export function knownKeysAt(path: readonly (string | number)[]): string[] {
-  let node: z.core.$ZodType | undefined = deploySchema;
+  let node: core.$ZodType | undefined = deploySchema;
   for (const segment of path) {
     node = node && childSchema(node, segment);
   }
@@ -166,15 +167,15 @@ export function knownKeysAt(path: readonly (string | number)[]): string[] {
   return object ? Object.keys(object._zod.def.shape) : [];
 }
 
-function unwrapToObject(schema: z.core.$ZodType): z.core.$ZodObject | undefined {
-  const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-  if (def.type === 'object') return schema as z.core.$ZodObject;
+function unwrapToObject(schema: core.$ZodType): core.$ZodObject | undefined {
+  const def = schema._zod.def as { type: string; innerType?: core.$ZodType; in?: core.$ZodType };
+  if (def.type === 'object') return schema as core.$ZodObject;
   if (def.innerType) return unwrapToObject(def.innerType);
   if (def.type === 'pipe' && def.in) return unwrapToObject(def.in);
   return undefined;
 }
 
-function childSchema(schema: z.core.$ZodType, segment: string | number): z.core.$ZodType | undefined {
+function childSchema(schema: core.$ZodType, segment: string | number): core.$ZodType | undefined {
   const object = unwrapToObject(schema);
   if (object && typeof segment === 'string') return object._zod.def.shape[segment];
   return undefined;

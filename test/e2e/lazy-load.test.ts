@@ -59,8 +59,11 @@ describe('lazy loading', () => {
     expect(modules.filter((m) => /node_modules\/(@google-cloud|google-gax|@grpc|protobufjs)\//.test(m))).toEqual([]);
   });
 
-  it('--help loads neither ora, zod nor yaml', async () => {
-    const { modules } = await loaded(['--help']);
-    expect(modules.filter((m) => /node_modules\/(ora|zod|yaml)\//.test(m))).toEqual([]);
+  it('--help loads neither ora nor zod and yaml (bundled into dist/src/config/deps.js by the build); validate loads the bundle, not the packages', async () => {
+    const help = await loaded(['--help']);
+    expect(help.modules.filter((m) => /node_modules\/(ora|zod|yaml)\/|\/config\/deps\.js$/.test(m))).toEqual([]);
+    const validate = await loaded(['validate', '-f', 'examples/local-onnx/deploy.yaml']);
+    expect(new Set(validate.modules.filter((m) => m.endsWith('/dist/src/config/deps.js'))).size).toBe(1);
+    expect(validate.modules.filter((m) => /node_modules\/(zod|yaml)\//.test(m))).toEqual([]);
   });
 });
