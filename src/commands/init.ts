@@ -48,11 +48,14 @@ export const initCommand = defineCommand<InitResult>({
     if (exists && input.force !== true) {
       throw new UsageError('FileExists', `${String(input.file)} already exists`, { hint: 'pass --force to overwrite it, or -f to write elsewhere' });
     }
+    // A name every provider takes with the default stage: Azure ML's endpoint `<name>-default`
+    // must fit 32 characters with single dashes; 40 leaves the others room for their suffixes.
     const name = String(input.name ?? path.basename(path.dirname(target)))
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/-{2,}/g, '-')
       .replace(/^[^a-z]+/, '')
-      .slice(0, 40)
+      .slice(0, provider === 'azure' ? 32 - '-default'.length : 40)
       .replace(/-+$/, '') || 'my-model';
     const text = (await readFile(path.join(templates, template), 'utf8')).replace(/^name: .*$/m, `name: ${name}`);
     await writeFile(target, text);

@@ -177,6 +177,14 @@ describe('modeldeploy init', () => {
     expect(spec.name).toBe('iris-classifier');
   });
 
+  it.each(['local-onnx', 'aws-sklearn', 'gcp-sklearn', 'azure-sklearn'])('a long folder name with runs of odd characters gives a deploy.yaml for %s that validates', async (template) => {
+    const [provider, framework] = split(`${template}.yaml`);
+    const dir = await project(tmp, `Customer Churn -- Predictor__for_${'x'.repeat(40)}_v2--`, framework);
+    expect(await main(['init', '--provider', provider, '--framework', framework], capture(dir))).toBe(0);
+    const { spec } = await loadDeployment(path.join(dir, 'deploy.yaml'), { env: {}, rules: (id) => registry.rules(id) });
+    expect(spec.name).toMatch(/^customer-churn-predictor(-for-x+)?$/); // Azure: 24, so that <name>-default fits 32
+  });
+
   it('a folder name that is no valid deployment name falls back to my-model', async () => {
     const dir = await project(tmp, '2024', 'onnx');
     expect(await main(['init'], capture(dir))).toBe(0);
