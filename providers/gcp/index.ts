@@ -143,6 +143,7 @@ export class VertexProvider implements Provider {
         projectId: gcp.project,
         ...(settings.storageEndpoint ? { apiEndpoint: settings.storageEndpoint } : {}),
         ...(settings.accessToken ? { accessToken: settings.accessToken } : {}),
+        ...(spec.region ? { location: spec.region } : {}),
       });
       store.catch(() => this.stores.delete(key));
       this.stores.set(key, store);

@@ -52,6 +52,8 @@ export interface GcsConnectOptions {
   apiEndpoint?: string;
   /** an OAuth2 access token (MODELDEPLOY_GCP_ACCESS_TOKEN / GOOGLE_OAUTH_ACCESS_TOKEN); else ADC */
   accessToken?: string;
+  /** The region deployed to: named in the hint for creating a missing bucket. */
+  location?: string;
 }
 
 export interface GcsUploadOptions {
@@ -73,6 +75,7 @@ export class GcsStore {
   private constructor(
     private readonly storage: Storage,
     readonly bucket: string,
+    private readonly location?: string,
   ) {}
 
   /** Builds the client; makes no request (a missing bucket shows up on the first call). */
@@ -111,7 +114,7 @@ export class GcsStore {
         });
       }
     }
-    return new GcsStore(storage, options.bucket);
+    return new GcsStore(storage, options.bucket, options.location);
   }
 
   uri(prefix: string): string {
@@ -142,7 +145,7 @@ export class GcsStore {
       try {
         response = await bucket.getFiles({ prefix, autoPaginate: false, ...(delimiter ? { delimiter } : {}), ...(pageToken ? { pageToken } : {}) });
       } catch (error) {
-        throw gcsError(error, { operation: 'list', subject: this.uri(prefix) });
+        throw gcsError(error, { operation: 'list', subject: this.uri(prefix), location: this.location });
       }
       const [files, next, raw] = response;
       const prefixes = (raw as { prefixes?: unknown } | undefined)?.prefixes;
@@ -191,7 +194,7 @@ export class GcsStore {
       } catch (error) {
         if (signal?.aborted) throw abortReason(signal, error);
         if (!retry.autoRetry || attempt >= (retry.maxRetries ?? 3) || !retryable(error, retry, resumable, session.uri !== undefined)) {
-          throw gcsError(error, { operation: 'upload', subject });
+          throw gcsError(error, { operation: 'upload', subject, location: this.location });
         }
         if (error instanceof RangeError) continue; // the SDK has just waited and checked the session
         if (resumable) delete session.uri; // expired or unknown: start a new session
@@ -251,7 +254,7 @@ export class GcsStore {
         try {
           await bucket.file(name).delete({ ignoreNotFound: true });
         } catch (error) {
-          throw gcsError(error, { operation: 'delete', subject: this.uri(name) });
+          throw gcsError(error, { operation: 'delete', subject: this.uri(name), location: this.location });
         }
       }
     };
@@ -282,7 +285,7 @@ const NETWORK = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ENOTFOUND|E
 const RETRY_EXHAUSTED = /^Retry (?:total time )?limit exceeded - status: (\d{3})/;
 
 /** Maps whatever the SDK threw to a ProviderError with a category and a hint. Messages carry no token or session URL. */
-export function gcsError(error: unknown, where: { operation: string; subject?: string }): ProviderError {
+export function gcsError(error: unknown, where: { operation: string; subject?: string; location?: string | undefined }): ProviderError {
   if (error instanceof ProviderError) return error;
   const e = (error ?? {}) as StorageErrorLike;
   const status = statusOf(error);
@@ -320,7 +323,7 @@ export function gcsError(error: unknown, where: { operation: string; subject?: s
     return make('auth', `The caller needs roles/storage.objectAdmin on ${bucket ? `gs://${bucket}` : 'the bucket'} (\`gcloud storage buckets add-iam-policy-binding gs://${bucket ?? 'BUCKET'} --member=user:YOU --role=roles/storage.objectAdmin\`), or the bucket belongs to a project you cannot use.`);
   }
   if (bucketMissing) {
-    return make('notFound', `Bucket ${bucket} does not exist. Create it in the region you deploy to: \`gcloud storage buckets create gs://${bucket} --location=REGION\`, or fix gcp.bucket in deploy.yaml.`);
+    return make('notFound', `Bucket ${bucket} does not exist. Create it in the region you deploy to: \`gcloud storage buckets create gs://${bucket} --location=${where.location ?? 'REGION'}\`, or fix gcp.bucket in deploy.yaml.`);
   }
   if (status === 404) return make('notFound');
   if (status === 429) {

@@ -317,6 +317,15 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expectNothingLeft();
   });
 
+  it('a bucket that does not exist: exit 3 with the command that creates it in the region, before any Vertex AI change', async () => {
+    const run = await runCli(['up', '-f', path.join(work, 'deploy.yaml')], { cwd: work, env: { ...env(), MODELDEPLOY_BUCKET: 'no-such-bucket' } });
+    printed.push(run.stdout, run.stderr);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain('hint: Bucket no-such-bucket does not exist. Create it in the region you deploy to: `gcloud storage buckets create gs://no-such-bucket --location=us-central1`');
+    expect(vertex.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expectNothingLeft();
+  });
+
   it('RESOURCE_EXHAUSTED on deployModel: exit 3 with which quota and how to raise it, and nothing of the run is left', async () => {
     vertex.failNextOperation('deployModel', {
       code: 8,
