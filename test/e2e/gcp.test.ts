@@ -404,6 +404,48 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expectNothingLeft();
   });
 
+  it('examples/gcp-llm: TGI from the Hub on a GPU machine, nothing uploaded; up → invoke → down', async () => {
+    const llm = await mkdtemp(path.join(tmpdir(), 'md-gcp-llm-'));
+    await cp(path.join(ROOT, 'examples', 'gcp-llm'), llm, { recursive: true });
+    const handler = ({ instances }: { instances: unknown[] }) => instances.map(() => 'Hello');
+    vertex.setPredictHandler('chat-llm-default', handler);
+    const run = (args: string[]) => runCli([...args, '-f', path.join(llm, 'deploy.yaml')], { cwd: llm, env: env() });
+    try {
+      const up = await run(['up', '--json']);
+      printed.push(up.stdout, up.stderr);
+      expect(up.code, up.stderr).toBe(0);
+      expect(JSON.parse(up.stdout)).toMatchObject({ action: 'created', smoke: { passed: true }, artifact: { uploaded: false } });
+      const upload = vertex.requests.find((r) => r.rpc === 'ModelService.UploadModel')?.body as { model: Record<string, unknown> };
+      expect(upload.model.artifactUri).toBeUndefined();
+      expect(upload.model.containerSpec).toEqual({
+        imageUri: 'us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference-cu124.2-4.ubuntu2204.py311',
+        env: [
+          { name: 'MODEL_ID', value: 'Qwen/Qwen2.5-1.5B-Instruct' },
+          { name: 'NUM_SHARD', value: '1' },
+          { name: 'MAX_INPUT_TOKENS', value: '2048' },
+          { name: 'MAX_TOTAL_TOKENS', value: '4096' },
+          { name: 'HF_TOKEN', value: '' },
+        ],
+        ports: [{ containerPort: 8080 }],
+      });
+      const deploy = vertex.requests.find((r) => r.rpc === 'EndpointService.DeployModel')?.body as { deployedModel: { dedicatedResources: unknown } };
+      // The SDK's REST transport sends enums as numbers ($alt=json;enum-encoding=int): 11 is AcceleratorType.NVIDIA_L4.
+      expect(deploy.deployedModel.dedicatedResources).toEqual({ machineSpec: { machineType: 'g2-standard-12', acceleratorType: 11, acceleratorCount: 1 }, minReplicaCount: 1, maxReplicaCount: 1 });
+      expect(objects()).toEqual([]);
+
+      const invoke = await run(['invoke', '--data', '{"instances": [{"inputs": "Hi", "parameters": {"max_new_tokens": 4}}]}']);
+      expect(invoke.code, invoke.stderr).toBe(0);
+      expect(JSON.parse(invoke.stdout).predictions).toEqual(['Hello']);
+      expect(vertex.predictCalls.at(-1)?.instances).toEqual([{ inputs: 'Hi', parameters: { max_new_tokens: 4 } }]);
+
+      const down = await run(['down']);
+      expect(down.code, down.stderr).toBe(0);
+      expectNothingLeft();
+    } finally {
+      await rm(llm, { recursive: true, force: true });
+    }
+  });
+
   it('plan --json on examples/gcp-llm with no credentials and no network', async () => {
     const run = await runCli(['plan', '--json', '-f', path.join(ROOT, 'examples', 'gcp-llm', 'deploy.yaml')], {
       env: { HOME: home, METADATA_SERVER_DETECTION: 'none', MODELDEPLOY_GCP_API_ENDPOINT: 'http://127.0.0.1:9' },
