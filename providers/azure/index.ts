@@ -34,7 +34,8 @@ import type {
   Resource,
   Revision,
 } from '../../src/core/provider.js';
-import { baseName, parseDuration, type DeploymentSpec } from '../../src/core/spec.js';
+import { baseName, type DeploymentSpec, durationSetting } from '../../src/core/spec.js';
+import { retryWhileBusy } from '../../src/core/retry.js';
 import { artifactRoot } from '../../src/artifacts/package.js';
 import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
 import { AzureMlApi, type AssetKind, type DatastoreInfo, type DeploymentBody, type EndpointInfo, type Lro, type Probe, type TokenCredentialLike } from './api.js';
@@ -89,7 +90,7 @@ export class AzureMlProvider implements Provider {
       ...(token ? { accessToken: token } : {}),
       ...(env.MODELDEPLOY_AZURE_ARM_ENDPOINT ? { armEndpoint: env.MODELDEPLOY_AZURE_ARM_ENDPOINT } : {}),
       ...(env.MODELDEPLOY_AZURE_BLOB_ENDPOINT ? { blobEndpoint: env.MODELDEPLOY_AZURE_BLOB_ENDPOINT } : {}),
-      pollMs: pollInterval(env.MODELDEPLOY_AZURE_POLL_INTERVAL),
+      pollMs: durationSetting('MODELDEPLOY_AZURE_POLL_INTERVAL', env.MODELDEPLOY_AZURE_POLL_INTERVAL, DEFAULT_POLL_MS),
       ...(env.NODE_EXTRA_CA_CERTS ? { ca: trustedCas(env.NODE_EXTRA_CA_CERTS) } : {}),
     };
   }
@@ -523,14 +524,14 @@ export class AzureMlProvider implements Provider {
     switch (resource.type) {
       case TYPE.endpoint:
         this.scoring.delete(resource.id);
-        return this.retryWhileBusy(ctx, async () => {
+        return retryWhileBusy(ctx, this.polling, async () => {
           const lro = await api.beginDeleteEndpoint(resource.id, ctx.signal);
           if (lro) await this.waitFor(lro, ctx, ctx.signal);
         });
       case TYPE.deployment: {
         const [endpoint = '', dep = ''] = resource.id.split('/');
         this.pending.delete(resource.id);
-        return this.retryWhileBusy(ctx, async () => {
+        return retryWhileBusy(ctx, this.polling, async () => {
           const lro = await api.beginDeleteDeployment(endpoint, dep, ctx.signal);
           if (lro) await this.waitFor(lro, ctx, ctx.signal);
         });
@@ -602,21 +603,6 @@ export class AzureMlProvider implements Provider {
       interval = Math.min(this.polling.maxMs, Math.ceil(interval * 1.5));
     }
   }
-
-  /** One operation per endpoint at a time: a 409 "in progress" means wait for the other, then retry. */
-  private async retryWhileBusy(ctx: ProviderContext, fn: () => Promise<void>): Promise<void> {
-    const deadline = ctx.clock.now() + 60 * 60_000;
-    let interval = this.pollMs;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (!(error instanceof ProviderError) || error.category !== 'conflict' || !error.retryable || ctx.clock.now() > deadline) throw error;
-        await ctx.clock.sleep(interval, ctx.signal);
-        interval = Math.min(this.polling.maxMs, Math.ceil(interval * 1.5));
-      }
-    }
-  }
 }
 
 /** The deployment with the largest traffic share, if any has traffic. */
@@ -658,18 +644,6 @@ function trustedCas(file: string): string[] | undefined {
 }
 
 const caCache = new Map<string, string[] | undefined>();
-
-function pollInterval(raw: string | undefined): number {
-  if (!raw) return DEFAULT_POLL_MS;
-  const trimmed = raw.trim();
-  let ms: number;
-  try {
-    ms = /^\d+$/.test(trimmed) ? Number(trimmed) : parseDuration(trimmed);
-  } catch {
-    throw new UsageError('InvalidSetting', `MODELDEPLOY_AZURE_POLL_INTERVAL=${raw} is not a duration`, { hint: 'e.g. 500ms, 2s, 10s' });
-  }
-  return Math.max(10, ms);
-}
 
 async function modelFiles(spec: DeploymentSpec): Promise<ModelFiles | undefined> {
   const dir = spec.model.path;

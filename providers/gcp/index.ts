@@ -36,7 +36,8 @@ import type {
   Resource,
   Revision,
 } from '../../src/core/provider.js';
-import { baseName, parseDuration, type DeploymentSpec } from '../../src/core/spec.js';
+import { baseName, type DeploymentSpec, durationSetting } from '../../src/core/spec.js';
+import { retryWhileBusy } from '../../src/core/retry.js';
 import { artifactRoot } from '../../src/artifacts/package.js';
 import { uploadEach, uploadProgress } from '../../src/artifacts/transfer.js';
 import { VertexApi, type ContainerSpec, type DeployRequest, type EndpointInfo, type TokenSource } from './api.js';
@@ -97,7 +98,7 @@ export class VertexProvider implements Provider {
       ...(token ? { accessToken: token } : {}),
       ...(env.MODELDEPLOY_GCP_API_ENDPOINT ? { apiEndpoint: endpointUrl(env.MODELDEPLOY_GCP_API_ENDPOINT, 'MODELDEPLOY_GCP_API_ENDPOINT') } : {}),
       ...(env.STORAGE_EMULATOR_HOST ? { storageEndpoint: endpointUrl(env.STORAGE_EMULATOR_HOST, 'STORAGE_EMULATOR_HOST') } : {}),
-      pollMs: pollInterval(env.MODELDEPLOY_GCP_POLL_INTERVAL),
+      pollMs: durationSetting('MODELDEPLOY_GCP_POLL_INTERVAL', env.MODELDEPLOY_GCP_POLL_INTERVAL, DEFAULT_POLL_MS),
     };
   }
 
@@ -409,7 +410,7 @@ export class VertexProvider implements Provider {
     const endpoint = await api.getEndpoint(base, ctx.signal);
     if (!endpoint) throw new ProviderError('EndpointNotFound', `Vertex AI endpoint ${base} does not exist`, { category: 'notFound' });
     if (!endpoint.deployedModels.some((d) => d.id === dm)) throw new ProviderError('DeployedModelNotFound', `revision ${revision.id} is not deployed on endpoint ${base}`, { category: 'notFound' });
-    if (endpoint.trafficSplit[dm] !== 100) await this.retryWhileBusy(ctx, () => api.setTraffic(endpoint, { [dm]: 100 }, ctx.signal));
+    if (endpoint.trafficSplit[dm] !== 100) await retryWhileBusy(ctx, this.polling, () => api.setTraffic(endpoint, { [dm]: 100 }, ctx.signal));
 
     // The serving version becomes the model's default, so older versions can be deleted.
     const version = (await api.listModelVersions(base, ctx.signal)).find((v) => v.versionAliases.includes(`r-${revision.id}`));
@@ -491,7 +492,7 @@ export class VertexProvider implements Provider {
     switch (resource.type) {
       case TYPE.deployedModel: {
         const [endpointId = '', dm = ''] = resource.id.split('/');
-        return this.retryWhileBusy(ctx, () => this.undeploy(api, endpointId, dm, ctx));
+        return retryWhileBusy(ctx, this.polling, () => this.undeploy(api, endpointId, dm, ctx));
       }
       case TYPE.endpoint:
       case TYPE.smokeEndpoint: {
@@ -500,9 +501,9 @@ export class VertexProvider implements Provider {
         if (!endpoint) return;
         for (const d of endpoint.deployedModels) {
           await this.settlePending(`${resource.id}/${d.id}`, api, ctx);
-          await this.retryWhileBusy(ctx, () => this.undeploy(api, resource.id, d.id, ctx));
+          await retryWhileBusy(ctx, this.polling, () => this.undeploy(api, resource.id, d.id, ctx));
         }
-        return this.retryWhileBusy(ctx, async () => {
+        return retryWhileBusy(ctx, this.polling, async () => {
           const op = await api.deleteEndpoint(resource.id, ctx.signal);
           if (op) await api.waitOperation(op, { operation: 'delete endpoint', subject: resource.id }, this.polling, ctx.signal);
         });
@@ -514,7 +515,7 @@ export class VertexProvider implements Provider {
         if (!version) return;
         if (versions.length === 1) return this.deleteModel(api, modelId, ctx);
         if (version.versionAliases.includes('default')) return; // removed with the model
-        return this.retryWhileBusy(ctx, async () => {
+        return retryWhileBusy(ctx, this.polling, async () => {
           const op = await api.deleteModelVersion(modelId, version.versionId, ctx.signal);
           if (op) await api.waitOperation(op, { operation: 'delete model version', subject: resource.id }, this.polling, ctx.signal);
         });
@@ -534,7 +535,7 @@ export class VertexProvider implements Provider {
   }
 
   private async deleteModel(api: VertexApi, modelId: string, ctx: ProviderContext): Promise<void> {
-    return this.retryWhileBusy(ctx, async () => {
+    return retryWhileBusy(ctx, this.polling, async () => {
       const op = await api.deleteModel(modelId, ctx.signal);
       if (op) await api.waitOperation(op, { operation: 'delete model', subject: modelId }, this.polling, ctx.signal);
     });
@@ -601,21 +602,6 @@ export class VertexProvider implements Provider {
       });
     }
     return out;
-  }
-
-  /** One mutation per endpoint at a time: a refusal while another runs means wait and retry. */
-  private async retryWhileBusy(ctx: ProviderContext, fn: () => Promise<void>): Promise<void> {
-    const deadline = ctx.clock.now() + 60 * 60_000;
-    let interval = this.pollMs;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (!(error instanceof ProviderError) || error.category !== 'conflict' || !error.retryable || ctx.clock.now() > deadline) throw error;
-        await ctx.clock.sleep(interval, ctx.signal);
-        interval = Math.min(this.polling.maxMs, Math.ceil(interval * 1.5));
-      }
-    }
   }
 }
 
@@ -704,18 +690,6 @@ function endpointUrl(raw: string, name: string): string {
   } catch {
     throw new UsageError('InvalidSetting', `${name}=${raw} is not a URL`, { hint: 'e.g. https://us-central1-aiplatform.googleapis.com or http://127.0.0.1:8080' });
   }
-}
-
-function pollInterval(raw: string | undefined): number {
-  if (!raw) return DEFAULT_POLL_MS;
-  const trimmed = raw.trim();
-  let ms: number;
-  try {
-    ms = /^\d+$/.test(trimmed) ? Number(trimmed) : parseDuration(trimmed);
-  } catch {
-    throw new UsageError('InvalidSetting', `MODELDEPLOY_GCP_POLL_INTERVAL=${raw} is not a duration`, { hint: 'e.g. 500ms, 2s, 10s' });
-  }
-  return Math.max(10, ms);
 }
 
 function artifactPrefix(spec: Pick<DeploymentSpec, 'name'>, sha256: string): string {

@@ -31,3 +31,22 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
     }
   }
 }
+
+/**
+ * Repeat a change the service refused because the resource is busy (a conflict the provider
+ * marked retryable: another operation still runs on it), polling at the provider's pace for up
+ * to an hour. Anything else is thrown at once.
+ */
+export async function retryWhileBusy(ctx: { clock: Clock; signal: AbortSignal }, polling: { initialMs: number; maxMs: number }, fn: () => Promise<void>): Promise<void> {
+  const deadline = ctx.clock.now() + 60 * 60_000;
+  let interval = polling.initialMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof ProviderError) || error.category !== 'conflict' || !error.retryable || ctx.clock.now() > deadline) throw error;
+      await ctx.clock.sleep(interval, ctx.signal);
+      interval = Math.min(polling.maxMs, Math.ceil(interval * 1.5));
+    }
+  }
+}

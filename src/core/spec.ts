@@ -1,5 +1,6 @@
 /** The validated, normalised deployment the core and providers work from (never the raw YAML). */
 import type { Framework, ProviderId } from '../config/schema.js';
+import { UsageError } from './errors.js';
 
 export type { Framework, ProviderId };
 
@@ -62,4 +63,17 @@ export function parseDuration(value: string | number): number {
   const amount = Number(match[1]);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return amount * unit;
+}
+
+/** A polling interval from an environment setting (`500ms`, `2s`, or plain milliseconds), at least 10 ms. */
+export function durationSetting(name: string, raw: string | undefined, fallbackMs: number): number {
+  if (!raw) return fallbackMs;
+  const trimmed = raw.trim();
+  let ms: number;
+  try {
+    ms = /^\d+$/.test(trimmed) ? Number(trimmed) : parseDuration(trimmed);
+  } catch {
+    throw new UsageError('InvalidSetting', `${name}=${raw} is not a duration`, { hint: 'e.g. 500ms, 2s, 10s' });
+  }
+  return Math.max(10, ms);
 }
