@@ -187,6 +187,9 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
 
     const status = await cli(['status', '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'ready', revision, url: doc.url });
+    const list = await cli(['list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ provider: 'gcp', deployments: [{ name: 'iris-xgboost', stage: 'default', state: 'ready', revision, url: doc.url }] });
 
     vertex.requests.length = 0;
     gcs.requests.length = 0;
