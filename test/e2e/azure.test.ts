@@ -5,16 +5,13 @@
  * MODELDEPLOY_AZURE_ACCESS_TOKEN, MODELDEPLOY_AZURE_POLL_INTERVAL), and checked with the fake's
  * record of every ARM request and scoring call and with Azurite's own listing.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HashCache, hashArtifact } from '../../src/artifacts/hash.js';
-import { loadDeployment } from '../../src/config/load.js';
-import { revisionId } from '../../src/core/revision.js';
 import { azureRules } from '../../providers/azure/rules.js';
-import { filesUnder, ROOT, runCli, tempHome, type CliRun } from '../support/cli.js';
+import { ROOT, runCli, tempHome, type CliOptions, type CliRun } from '../support/cli.js';
+import { ExampleCopy } from '../support/example-copy.js';
 import { onEveryOtherRequest } from '../support/faults.js';
 import { startAzurite, type AzuriteBlob } from '../emulators/azure/azurite.js';
 import { startFakeAzureMl, type FakeAzureMl } from '../emulators/azure/fake-arm.js';
@@ -23,9 +20,9 @@ const ENDPOINT = 'iris-torch-default';
 let azurite: AzuriteBlob;
 let fake: FakeAzureMl;
 let home: string;
-let work: string;
 /** Everything any run printed, and every file it left in .modeldeploy/: searched for the key at the end. */
-const printed: string[] = [];
+const example = new ExampleCopy('azure-pytorch', env);
+const printed = example.printed;
 const keys = new Set<string>();
 
 beforeAll(async () => {
@@ -48,14 +45,10 @@ beforeEach(async () => {
   fake.setDelay(150);
   fake.state.faults.length = 0;
   fake.scoring.clearScoreHandlers();
-  work = await mkdtemp(path.join(tmpdir(), 'md-azure-'));
-  await cp(path.join(ROOT, 'examples', 'azure-pytorch'), work, { recursive: true });
+  await example.create();
 });
 
-afterEach(async () => {
-  for (const file of await filesUnder(path.join(work, '.modeldeploy'))) printed.push(await readFile(path.join(work, '.modeldeploy', file), 'utf8'));
-  await rm(work, { recursive: true, force: true });
-});
+afterEach(() => example.dispose());
 
 function env(): NodeJS.ProcessEnv {
   return {
@@ -70,23 +63,19 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(args: string[], extra: Parameters<typeof runCli>[1] = {}): Promise<CliRun> {
-  const run = await runCli([...args, '-f', path.join(work, 'deploy.yaml')], { cwd: work, env: env(), ...extra });
-  printed.push(run.stdout, run.stderr);
+async function cli(args: string[], extra: CliOptions = {}): Promise<CliRun> {
+  const run = await example.cli(args, extra);
   // The endpoint's keys, while it exists: no output may ever contain them.
   const ep = fake.state.findEndpoint(ENDPOINT);
   if (ep) for (const k of [ep.keys.primaryKey, ep.keys.secondaryKey]) keys.add(k);
   return run;
 }
 
-async function revisionOf(): Promise<string> {
-  const { spec } = await loadDeployment(path.join(work, 'deploy.yaml'), { env: env(), rules: async () => azureRules });
-  return revisionId(spec, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)));
-}
+const revisionOf = (): Promise<string> => example.revision(azureRules);
 
 /** The deployment of `revision` answers like model/score.py would (argmax of weights · x + bias), or `wrong`. */
 async function serve(revision: string, wrong = false): Promise<void> {
-  const w = JSON.parse(await readFile(path.join(work, 'model', 'weights.json'), 'utf8')) as { classes: number[]; weight: number[][]; bias: number[] };
+  const w = JSON.parse(await readFile(path.join(example.dir, 'model', 'weights.json'), 'utf8')) as { classes: number[]; weight: number[][]; bias: number[] };
   fake.setScoreHandler(ENDPOINT, `r-${revision}`, (req) => {
     const { instances } = req.json() as { instances: number[][] };
     const predictions = instances.map((x) => {
@@ -99,7 +88,7 @@ async function serve(revision: string, wrong = false): Promise<void> {
 
 /** A retrained model: same classes, slightly different weights. */
 async function retrain(step: number): Promise<void> {
-  const file = path.join(work, 'model', 'weights.json');
+  const file = path.join(example.dir, 'model', 'weights.json');
   const w = JSON.parse(await readFile(file, 'utf8')) as { bias: number[] };
   w.bias = w.bias.map((b) => Math.round((b + 0.01 * step) * 1000) / 1000);
   await writeFile(file, JSON.stringify(w, null, 2));

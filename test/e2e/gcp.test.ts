@@ -7,15 +7,12 @@
  * server evaluates the uploaded XGBoost booster itself, so a smoke test passes only with the
  * right model answering.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HashCache, hashArtifact } from '../../src/artifacts/hash.js';
-import { loadDeployment } from '../../src/config/load.js';
-import { revisionId } from '../../src/core/revision.js';
 import { gcpRules } from '../../providers/gcp/rules.js';
-import { filesUnder, ROOT, runCli, tempHome, type CliRun } from '../support/cli.js';
+import { ROOT, runCli, tempHome, type CliOptions, type CliRun } from '../support/cli.js';
+import { ExampleCopy } from '../support/example-copy.js';
 import { onEveryOtherRequest } from '../support/faults.js';
 import { PredictionError, startFakeVertex, type FakeVertex } from '../emulators/gcp/fake-vertex.js';
 import { startFakeGcs, type FakeGcs } from '../emulators/gcp/fake-gcs.js';
@@ -27,8 +24,8 @@ const ENDPOINT = 'iris-xgboost-default';
 let vertex: FakeVertex;
 let gcs: FakeGcs;
 let home: string;
-let work: string;
-const printed: string[] = [];
+const example = new ExampleCopy('gcp-xgboost', env);
+const printed = example.printed;
 
 beforeAll(async () => {
   vertex = await startFakeVertex({ projectId: PROJECT, delayMs: 60, deployDelayMs: 200, accessToken: TOKEN });
@@ -47,14 +44,10 @@ beforeEach(async () => {
   vertex.predictCalls.length = 0;
   vertex.setDelay(60, 200);
   gcs.requests.length = 0;
-  work = await mkdtemp(path.join(tmpdir(), 'md-gcp-'));
-  await cp(path.join(ROOT, 'examples', 'gcp-xgboost'), work, { recursive: true });
+  await example.create();
 });
 
-afterEach(async () => {
-  for (const file of await filesUnder(path.join(work, '.modeldeploy'))) printed.push(await readFile(path.join(work, '.modeldeploy', file), 'utf8'));
-  await rm(work, { recursive: true, force: true });
-});
+afterEach(() => example.dispose());
 
 function env(): NodeJS.ProcessEnv {
   return {
@@ -70,16 +63,8 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(args: string[], extra: Parameters<typeof runCli>[1] = {}): Promise<CliRun> {
-  const run = await runCli([...args, '-f', path.join(work, 'deploy.yaml')], { cwd: work, env: env(), ...extra });
-  printed.push(run.stdout, run.stderr);
-  return run;
-}
-
-async function revisionOf(): Promise<string> {
-  const { spec } = await loadDeployment(path.join(work, 'deploy.yaml'), { env: env(), rules: async () => gcpRules });
-  return revisionId(spec, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)));
-}
+const cli = (args: string[], extra: CliOptions = {}): Promise<CliRun> => example.cli(args, extra);
+const revisionOf = (): Promise<string> => example.revision(gcpRules);
 
 interface Tree {
   split_indices: number[];
@@ -112,7 +97,7 @@ function booster(json: string): (row: number[]) => number[] {
 const servers = new Map<string, (row: number[]) => number[]>();
 
 async function serve(revision: string, wrong = false): Promise<void> {
-  const score = booster(await readFile(path.join(work, 'model', 'model.bst'), 'utf8'));
+  const score = booster(await readFile(path.join(example.dir, 'model', 'model.bst'), 'utf8'));
   servers.set(`r-${revision}`, wrong ? () => [0, 0, 1] : score);
   const handler = ({ deployedModel, instances }: { deployedModel: { displayName: string }; instances: unknown[] }) => {
     const server = servers.get(deployedModel.displayName);
@@ -129,7 +114,7 @@ async function serve(revision: string, wrong = false): Promise<void> {
 
 /** A retrained model: same trees, one leaf moved a little (a new sha256, a new revision). */
 async function retrain(step: number): Promise<void> {
-  const file = path.join(work, 'model', 'model.bst');
+  const file = path.join(example.dir, 'model', 'model.bst');
   const doc = JSON.parse(await readFile(file, 'utf8')) as { learner: { gradient_booster: { model: { trees: Tree[] } } } };
   const tree = doc.learner.gradient_booster.model.trees[1] as Tree;
   const leaf = tree.left_children.findIndex((c) => c === -1);
@@ -166,7 +151,7 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
     expect(objects().map((o) => o.name)).toEqual([`modeldeploy/iris-xgboost/${doc.artifact.sha256}/model.bst`]);
     expect(gcs.object(BUCKET, `modeldeploy/iris-xgboost/${doc.artifact.sha256}/model.bst`)?.metadata).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
-    const importLog = path.join(work, 'imports.log');
+    const importLog = path.join(example.dir, 'imports.log');
     const invoke = await cli(['invoke', '--data', '{"instances": [[6.7, 3.0, 5.2, 2.3], [5.1, 3.5, 1.4, 0.2]]}'], {
       nodeArgs: ['--import', path.join(ROOT, 'test', 'support', 'record-imports.mjs')],
       env: { ...env(), MODELDEPLOY_IMPORT_LOG: importLog },
@@ -321,8 +306,7 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
   });
 
   it('a bucket that does not exist: exit 3 with the command that creates it in the region, before any Vertex AI change', async () => {
-    const run = await runCli(['up', '-f', path.join(work, 'deploy.yaml')], { cwd: work, env: { ...env(), MODELDEPLOY_BUCKET: 'no-such-bucket' } });
-    printed.push(run.stdout, run.stderr);
+    const run = await cli(['up'], { env: { ...env(), MODELDEPLOY_BUCKET: 'no-such-bucket' } });
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('hint: Bucket no-such-bucket does not exist. Create it in the region you deploy to: `gcloud storage buckets create gs://no-such-bucket --location=us-central1`');
     expect(vertex.requests.filter((r) => r.method !== 'GET')).toEqual([]);
@@ -408,14 +392,13 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
   });
 
   it('examples/gcp-llm: TGI from the Hub on a GPU machine, nothing uploaded; up → invoke → down', async () => {
-    const llm = await mkdtemp(path.join(tmpdir(), 'md-gcp-llm-'));
-    await cp(path.join(ROOT, 'examples', 'gcp-llm'), llm, { recursive: true });
+    const llm = new ExampleCopy('gcp-llm', env, printed);
+    await llm.create();
     const handler = ({ instances }: { instances: unknown[] }) => instances.map(() => 'Hello');
     vertex.setPredictHandler('chat-llm-default', handler);
-    const run = (args: string[]) => runCli([...args, '-f', path.join(llm, 'deploy.yaml')], { cwd: llm, env: env() });
+    const run = (args: string[]) => llm.cli(args);
     try {
       const up = await run(['up', '--json']);
-      printed.push(up.stdout, up.stderr);
       expect(up.code, up.stderr).toBe(0);
       expect(JSON.parse(up.stdout)).toMatchObject({ action: 'created', smoke: { passed: true }, artifact: { uploaded: false } });
       const upload = vertex.requests.find((r) => r.rpc === 'ModelService.UploadModel')?.body as { model: Record<string, unknown> };
@@ -445,7 +428,7 @@ describe('provider gcp against the strict Vertex AI and Cloud Storage fakes', ()
       expect(down.code, down.stderr).toBe(0);
       expectNothingLeft();
     } finally {
-      await rm(llm, { recursive: true, force: true });
+      await llm.dispose();
     }
   });
 
