@@ -28,6 +28,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { CreateWriteStreamOptions, CRC32CValidator, File, Storage } from '@google-cloud/storage';
 import type { OAuth2Client } from 'google-auth-library';
+import { systemClock } from '../../src/core/clock.js';
 import { ProviderError, type FailureCategory } from '../../src/core/errors.js';
 
 /** Files up to this size go in one multipart request; larger ones through a resumable session. */
@@ -198,7 +199,7 @@ export class GcsStore {
         }
         if (error instanceof RangeError) continue; // the SDK has just waited and checked the session
         if (resumable) delete session.uri; // expired or unknown: start a new session
-        await sleep(retryDelay(retry, attempt), signal);
+        await systemClock.sleep(retryDelay(retry, attempt), signal);
       }
     }
     const stored = file.metadata as { crc32c?: string } | undefined;
@@ -443,21 +444,6 @@ function retryable(error: unknown, retry: RetryOptions, resumable: boolean, hasS
 /** The SDK's own backoff: multiplier^n seconds plus up to 1 s of jitter, capped. */
 function retryDelay(retry: RetryOptions, attempt: number): number {
   return Math.min((retry.retryDelayMultiplier ?? 2) ** attempt * 1000 + Math.random() * 1000, (retry.maxRetryDelay ?? 64) * 1000);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** What an aborted upload rejects with: the signal's reason (an AbortError unless the caller chose another). */
