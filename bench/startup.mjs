@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
+const cli = path.join(root, 'dist', 'bin', 'modeldeploy.js');
 const runs = Number(process.argv[2] ?? 15);
 const env = { ...process.env, CI: 'true' };
 

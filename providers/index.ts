@@ -1,34 +1,16 @@
 /**
- * The registry: provider id → lazy imports. `rules` is pure (validate, offline plan); `provider`
- * loads the adapter, whose SDK is itself imported only when a client is first needed.
+ * The registry: provider id → lazy imports of its folder. `descriptor` is the cheap half (its
+ * deploy.yaml block, loaded for every deploy.yaml); `module` holds its rules and `connect`, whose
+ * SDK is itself imported only when a client is first needed. A new provider is a folder and a line.
  */
-import { UsageError } from '../src/core/errors.js';
-import type { Provider, ProviderRegistry, ProviderRules } from '../src/core/provider.js';
-import type { ProviderId } from '../src/core/spec.js';
+import { createRegistry } from '../src/core/registry.js';
 
-const rules: Record<ProviderId, () => Promise<ProviderRules>> = {
-  local: async () => (await import('./local/rules.js')).localRules,
-  aws: async () => (await import('./aws/rules.js')).awsRules,
-  gcp: async () => (await import('./gcp/rules.js')).gcpRules,
-  azure: async () => (await import('./azure/rules.js')).azureRules,
-};
-
-const providers: Partial<Record<ProviderId, () => Promise<Provider>>> = {
-  local: async () => (await import('./local/index.js')).createProvider(),
-  aws: async () => (await import('./aws/index.js')).createProvider(),
-  gcp: async () => (await import('./gcp/index.js')).createProvider(),
-  azure: async () => (await import('./azure/index.js')).createProvider(),
-};
-
-export const registry: ProviderRegistry = {
-  rules: (id) => rules[id](),
-  async provider(id) {
-    const load = providers[id];
-    if (!load) {
-      throw new UsageError('ProviderUnavailable', `provider ${id} can be validated and planned offline, but this version cannot deploy to it yet`, {
-        hint: 'Use `modeldeploy plan --offline` to check names and settings, or provider: local to run the model here.',
-      });
-    }
-    return load();
+export const registry = createRegistry(
+  {
+    local: { descriptor: () => import('./local/settings.js'), module: () => import('./local/index.js') },
+    aws: { descriptor: () => import('./aws/settings.js'), module: () => import('./aws/index.js') },
+    gcp: { descriptor: () => import('./gcp/settings.js'), module: () => import('./gcp/index.js') },
+    azure: { descriptor: () => import('./azure/settings.js'), module: () => import('./azure/index.js') },
   },
-};
+  'local',
+);

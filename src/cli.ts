@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 /**
- * The composition root: commander wiring, the provider registry, signals, rendering and exit
- * codes. Only this file sets process.exitCode; `main` returns the code so tests run the CLI
- * in-process.
+ * The CLI: commander wiring, signals, rendering and exit codes, given a provider registry (the
+ * composition root, bin/modeldeploy.ts, hands it in: src/ names no provider). Only `run` sets
+ * process.exitCode; `main` returns the code so tests run the CLI in-process.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -19,16 +18,19 @@ import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 import type { CoreContext } from './core/context.js';
 import { EXIT_CODES, type ModeldeployError } from './core/errors.js';
+import type { ProviderRegistry } from './core/provider.js';
 import type { DeploymentSpec } from './core/spec.js';
 import { Output, type Io } from './ui/output.js';
 
 const COMMANDS: CommandDefinition[] = [upCommand, invokeCommand, downCommand, statusCommand, listCommand, planCommand, validateCommand, initCommand] as CommandDefinition[];
 
 export interface MainOptions {
+  registry: ProviderRegistry;
   signal?: AbortSignal;
 }
 
-export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
+export async function main(argv: string[], io: Io, options: MainOptions): Promise<number> {
+  const { registry } = options;
   const signal = options.signal ?? new AbortController().signal;
   let exitCode = 0;
   const program = new Command('modeldeploy')
@@ -45,12 +47,15 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
       command.option(`-f, --${definition.deployFileLongFlag ?? 'file'} <path>`, 'the deploy.yaml', 'deploy.yaml');
       command.option('--stage <stage>', 'override the stage in deploy.yaml');
     }
-    for (const o of definition.options) command.addOption(new Option(o.flags, o.description).default(o.default));
+    for (const o of definition.options) {
+      const description = o.description.replace('{providers}', registry.ids.join(' | '));
+      command.addOption(new Option(o.flags, description).default(o.default));
+    }
     command.option('--json', 'print one JSON document on stdout (success or failure)');
     command.option('-q, --quiet', 'no progress output');
     command.option('--verbose', 'stack traces for internal errors');
     command.action(async (opts: Record<string, unknown>) => {
-      exitCode = await runCommand(definition, opts, io, signal);
+      exitCode = await runCommand(definition, opts, io, signal, registry);
     });
   }
 
@@ -69,7 +74,7 @@ export async function main(argv: string[], io: Io, options: MainOptions = {}): P
   return exitCode;
 }
 
-async function runCommand(definition: CommandDefinition, opts: Record<string, unknown>, io: Io, signal: AbortSignal): Promise<number> {
+async function runCommand(definition: CommandDefinition, opts: Record<string, unknown>, io: Io, signal: AbortSignal, registry: ProviderRegistry): Promise<number> {
   const outputOptions = { json: opts.json === true, quiet: opts.quiet === true, verbose: opts.verbose === true };
   const { spinnerAllowed, createSpinner } = await import('./ui/output.js');
   const spinner = definition.name !== 'validate' && definition.name !== 'init' && spinnerAllowed(io, outputOptions) ? await createSpinner(io) : undefined;
@@ -81,19 +86,20 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
     io,
     output,
     signal,
+    registry,
     async loadSpec(): Promise<DeploymentSpec> {
-      const [{ loadDeployment }, { registry }] = await Promise.all([import('./config/load.js'), import('../providers/index.js')]);
+      const { loadDeployment } = await import('./config/load.js');
       const loaded = await loadDeployment(file, {
         env: io.env,
         ...(typeof opts.stage === 'string' ? { stage: opts.stage } : {}),
-        rules: (id) => registry.rules(id),
+        registry,
         displayPath: displayFile,
       });
       return loaded.spec;
     },
     async core(): Promise<CoreContext> {
       if (core) return core;
-      const [{ registry }, { systemClock }] = await Promise.all([import('../providers/index.js'), import('./core/clock.js')]);
+      const { systemClock } = await import('./core/clock.js');
       core = { registry, progress: output, clock: systemClock, signal, env: io.env, cacheDir: path.join(io.cwd, '.modeldeploy') };
       return core;
     },
@@ -143,8 +149,7 @@ function version(): string {
 }
 
 /** The bin entry: real process streams, signals → abort (a second signal exits at once). */
-async function run(): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+export async function run(registry: ProviderRegistry): Promise<void> {
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: NodeJS.Signals) => {
@@ -155,18 +160,6 @@ async function run(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() }, { signal: controller.signal });
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() }, { registry, signal: controller.signal });
   process.exitCode = controller.signal.aborted && code !== 0 ? 130 : code;
-}
-
-// npm's bin shim is a symlink: compare real paths.
-const entry = process.argv[1];
-if (entry && isThisFile(entry)) void run();
-
-function isThisFile(p: string): boolean {
-  try {
-    return realpathSync(p) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
 }

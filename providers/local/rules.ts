@@ -3,19 +3,20 @@ import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/provider.js';
-import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
 
-export const capabilities: Capabilities = { revisionRouting: true, gpu: false, autoscaling: false, serverless: false };
+export const capabilities: Capabilities = {
+  reachRevision: 'direct',
+  accelerators: 'none',
+  autoscaling: false,
+  maxInstances: 1,
+  artifactSchemes: [],
+  logs: true,
+};
 
 export const localRules: ProviderRules = {
-  id: 'local',
-  capabilities,
-  check(spec: DeploymentSpec): RuleIssue[] {
+  check(t): RuleIssue[] {
     const issues: RuleIssue[] = [];
-    const { model } = spec;
-    if (model.uri !== undefined) {
-      issues.push({ path: ['model', 'uri'], message: 'the local provider serves files on this machine; it cannot use an uploaded artifact', hint: 'set model.path to a local file or folder' });
-    }
+    const { model } = t.spec;
     if (model.framework === 'onnx') {
       if (model.path && !hasOnnxFile(model.path)) {
         issues.push({ path: ['model', 'path'], message: `no .onnx file in ${model.path}`, hint: 'point path at a .onnx file or a folder holding model.onnx' });
@@ -34,19 +35,10 @@ export const localRules: ProviderRules = {
         hint: 'export the model to ONNX, or set framework: custom with a command, or deploy to a cloud provider',
       });
     }
-    if (spec.instance.count !== 1) {
-      issues.push({ path: ['instance', 'count'], message: `the local provider runs one process; count is ${spec.instance.count}`, hint: 'set count: 1 or remove it' });
-    }
-    if (spec.instance.accelerator) {
-      issues.push({ path: ['instance', 'accelerator'], message: 'the local provider does not attach accelerators', hint: 'remove instance.accelerator' });
-    }
-    if (spec.instance.autoscaling) {
-      issues.push({ path: ['instance', 'autoscaling'], message: 'the local provider does not autoscale', hint: 'remove instance.autoscaling' });
-    }
     return issues;
   },
-  names(spec) {
-    return { endpoint: baseName(spec) };
+  names(t) {
+    return { endpoint: t.base };
   },
 };
 

@@ -1,14 +1,16 @@
 /**
  * The local provider's "cloud": everything under MODELDEPLOY_HOME.
  *
- *   store/<sha256>/                          content-addressed artifacts, shared between deployments
- *   deployments/<name>/<stage>/endpoint.json the router: pid, port, token, active revision
- *   deployments/<name>/<stage>/revisions/<revision>.json   one serving process each
- *   deployments/<name>/<stage>/artifacts/<sha256>           a reference that keeps store/<sha256> alive
+ *   artifacts/modeldeploy/<name>/…                         the core's artifact layout (FolderStore)
+ *   deployments/<name>/<stage>/owner.json                   whose deployment this folder is (written first)
+ *   deployments/<name>/<stage>/endpoint.json                the router: pid, port, token, active revision
+ *   deployments/<name>/<stage>/revisions/<revision>.json    one serving process each
  *   deployments/<name>/<stage>/logs/                        router.log, <revision>.log
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Owner } from '../../src/core/provider.js';
+import { ownerOf } from '../../src/core/target.js';
 
 export interface EndpointRecord {
   name: string;
@@ -35,9 +37,6 @@ export interface RevisionRecord {
 export class LocalStore {
   constructor(readonly home: string) {}
 
-  artifactDir(sha256: string): string {
-    return path.join(this.home, 'store', sha256);
-  }
   deploymentDir(name: string, stage: string): string {
     return path.join(this.home, 'deployments', name, stage);
   }
@@ -47,11 +46,28 @@ export class LocalStore {
   revisionFile(name: string, stage: string, revision: string): string {
     return path.join(this.deploymentDir(name, stage), 'revisions', `${revision}.json`);
   }
-  refFile(name: string, stage: string, sha256: string): string {
-    return path.join(this.deploymentDir(name, stage), 'artifacts', sha256);
-  }
   logFile(name: string, stage: string, what: string): string {
     return path.join(this.deploymentDir(name, stage), 'logs', `${what}.log`);
+  }
+  private ownerFile(name: string, stage: string): string {
+    return path.join(this.deploymentDir(name, stage), 'owner.json');
+  }
+
+  /**
+   * Whose the deployment folder is: undefined when there is none; `{}` when something not made by
+   * modeldeploy occupies it. A folder from before owner.json is known by its endpoint's tags.
+   */
+  async owner(name: string, stage: string): Promise<Owner | undefined> {
+    const entries = await readdir(this.deploymentDir(name, stage)).catch(() => undefined);
+    if (!entries) return undefined;
+    const marker = await readJson<Record<string, string>>(this.ownerFile(name, stage));
+    if (marker) return ownerOf(marker);
+    const endpoint = await this.readEndpoint(name, stage);
+    return endpoint ? ownerOf(endpoint.tags) : {};
+  }
+  /** Claim the folder for this deployment; the first write of every deploy. */
+  async claim(name: string, stage: string, tags: Record<string, string>): Promise<void> {
+    await writeJson(this.ownerFile(name, stage), tags);
   }
 
   async readEndpoint(name: string, stage: string): Promise<EndpointRecord | undefined> {
@@ -72,19 +88,6 @@ export class LocalStore {
     const records = await Promise.all(files.filter((f) => f.endsWith('.json')).map((f) => readJson<RevisionRecord>(path.join(dir, f))));
     return records.filter((r): r is RevisionRecord => r !== undefined);
   }
-  async refs(name: string, stage: string): Promise<string[]> {
-    return readdir(path.join(this.deploymentDir(name, stage), 'artifacts')).catch(() => [] as string[]);
-  }
-  /** Every deployment that holds a reference to this artifact. */
-  async referencedAnywhere(sha256: string): Promise<boolean> {
-    const root = path.join(this.home, 'deployments');
-    for (const name of await readdir(root).catch(() => [] as string[])) {
-      for (const stage of await readdir(path.join(root, name)).catch(() => [] as string[])) {
-        if ((await this.refs(name, stage)).includes(sha256)) return true;
-      }
-    }
-    return false;
-  }
   async deployments(): Promise<Array<{ name: string; stage: string }>> {
     const root = path.join(this.home, 'deployments');
     const out: Array<{ name: string; stage: string }> = [];
@@ -94,18 +97,13 @@ export class LocalStore {
     return out;
   }
 
-  /** Remove empty folders of a deployment, so a torn-down deployment leaves no trace. */
+  /** Once neither a router nor a revision is left, the folder (owner mark and logs) goes too. */
   async prune(name: string, stage: string): Promise<void> {
     const dir = this.deploymentDir(name, stage);
-    for (const sub of ['revisions', 'artifacts']) await rmdir(path.join(dir, sub)).catch(() => undefined);
-    const left = await readdir(dir).catch(() => undefined);
-    if (left && left.every((f) => f === 'logs')) {
-      const logs = await readdir(path.join(dir, 'logs')).catch(() => [] as string[]);
-      if (logs.length === 0 || left.length === 1) {
-        // Logs go with the last resource: nothing of the deployment is left to explain.
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    if ((await this.readEndpoint(name, stage)) || (await this.revisions(name, stage)).length > 0) return;
+    const owner = await this.owner(name, stage);
+    if (owner && !owner.deployment) return; // not ours: leave it as it is
+    await rm(dir, { recursive: true, force: true });
     await rmdir(path.join(this.home, 'deployments', name)).catch(() => undefined);
   }
 }

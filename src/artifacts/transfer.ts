@@ -1,5 +1,4 @@
 /** What every provider's artifact upload shares: progress lines and a bounded pool of file uploads. */
-import type { ArtifactFile } from '../core/artifact.js';
 import type { ProviderContext } from '../core/provider.js';
 
 const MiB = 1048576;
@@ -27,8 +26,8 @@ export function uploadProgress(ctx: Pick<ProviderContext, 'clock' | 'progress'>,
  * Upload files `lanes` at a time, largest first, so the longest transfer starts at once and the
  * small files fill the other lanes. Stops taking new files once the signal is aborted.
  */
-export async function uploadEach(files: readonly ArtifactFile[], lanes: number, signal: AbortSignal, upload: (file: ArtifactFile) => Promise<void>): Promise<void> {
-  const queue = [...files].sort((a, b) => b.bytes - a.bytes);
+export async function uploadEach<T extends { file: { bytes: number } }>(items: readonly T[], lanes: number, signal: AbortSignal, upload: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items].sort((a, b) => b.file.bytes - a.file.bytes);
   const lane = async () => {
     for (let file = queue.shift(); file; file = queue.shift()) {
       signal.throwIfAborted();

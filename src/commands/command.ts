@@ -4,11 +4,13 @@
  * Command files import only types at the top; their work is loaded when they run.
  */
 import type { CoreContext } from '../core/context.js';
+import type { ProviderRegistry } from '../core/provider.js';
 import type { DeploymentSpec } from '../core/spec.js';
 import type { Io, Output } from '../ui/output.js';
 
 export interface OptionDeclaration {
   flags: string;
+  /** `{providers}` is replaced by the registered provider ids. */
   description: string;
   default?: string | boolean;
 }
@@ -17,6 +19,8 @@ export interface CommandContext {
   io: Io;
   output: Output;
   signal: AbortSignal;
+  /** The providers this CLI was built with. */
+  registry: ProviderRegistry;
   /** Load and fully validate -f/--file (with --stage applied). */
   loadSpec(): Promise<DeploymentSpec>;
   /** The core's dependencies: registry, progress, clock, signal, env, cache folder. */

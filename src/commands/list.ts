@@ -12,23 +12,21 @@ export const listCommand = defineCommand<ListResult>({
   usesDeployFile: false,
   options: [
     { flags: '-f, --file <path>', description: 'deploy.yaml to take the provider and its settings from (if it exists)', default: 'deploy.yaml' },
-    { flags: '--provider <id>', description: 'local | aws | gcp | azure' },
+    { flags: '--provider <id>', description: '{providers}' },
     { flags: '--region <region>', description: 'the region to list' },
   ],
   async run(input, ctx) {
-    const [{ listDeployments }, { existsSync }, { PROVIDER_IDS }, { UsageError }] = await Promise.all([
-      import('../core/queries.js'),
-      import('node:fs'),
-      import('../config/schema.js'),
-      import('../core/errors.js'),
-    ]);
+    const [{ listDeployments }, { existsSync }, { UsageError }] = await Promise.all([import('../core/queries.js'), import('node:fs'), import('../core/errors.js')]);
+    const { registry } = ctx;
     const fromFile = existsSync(String(input.file)) ? await ctx.loadSpec() : undefined;
-    const provider = (input.provider as string | undefined) ?? fromFile?.provider ?? 'local';
-    if (!(PROVIDER_IDS as readonly string[]).includes(provider)) {
-      throw new UsageError('InvalidOption', `--provider ${provider} is not one of ${PROVIDER_IDS.join(', ')}`);
+    const provider = (input.provider as string | undefined) ?? fromFile?.provider ?? registry.defaultId;
+    if (!registry.ids.includes(provider)) {
+      throw new UsageError('InvalidOption', `--provider ${provider} is not one of ${registry.ids.join(', ')}`);
     }
-    const target = { ...(fromFile ?? {}), provider: provider as (typeof PROVIDER_IDS)[number], ...(input.region ? { region: String(input.region) } : {}) };
-    const deployments = await listDeployments(target, await ctx.core());
+    // The file's settings and region describe its own provider only.
+    const same = fromFile?.provider === provider;
+    const region = input.region ? String(input.region) : same ? fromFile?.region : undefined;
+    const deployments = await listDeployments(provider, { ...(same && fromFile?.settings !== undefined ? { settings: fromFile.settings } : {}), ...(region ? { region } : {}) }, await ctx.core());
     const human = deployments.length
       ? deployments.map((d) => `${d.name}-${d.stage}\t${d.state}\t${d.revision ?? '-'}\t${d.url ?? ''}`).join('\n')
       : `no modeldeploy deployments on ${provider}`;

@@ -14,9 +14,8 @@ export const validateCommand = defineCommand<ValidateResult>({
   usesDeployFile: true,
   options: [],
   async run(_input, ctx) {
-    const spec = await ctx.loadSpec();
-    const core = await ctx.core();
-    const names = (await core.registry.rules(spec.provider)).names(spec);
+    const [spec, { targetOf }] = await Promise.all([ctx.loadSpec(), import('../core/target.js')]);
+    const names = (await ctx.registry.module(spec.provider)).rules.names(targetOf(spec));
     return {
       data: { file: spec.file, name: spec.name, stage: spec.stage, provider: spec.provider, names },
       human: `${spec.file} is valid: ${spec.name}-${spec.stage} on ${spec.provider}`,

@@ -8,10 +8,12 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from './deps.js';
 import type { core } from 'zod';
 import { ConfigError, type ConfigIssue, UsageError } from '../core/errors.js';
-import type { ProviderRules, RuleIssue } from '../core/provider.js';
+import { capabilityIssues } from '../core/capabilities.js';
+import type { ProviderDescriptor, ProviderRegistry, RuleIssue } from '../core/provider.js';
 import { parseDuration, type DeploymentSpec, type SmokeRequest } from '../core/spec.js';
+import { targetOf } from '../core/target.js';
 import { interpolate } from './interpolate.js';
-import { deploySchema, knownKeysAt, type DeployFile } from './schema.js';
+import { buildDeploySchema, knownKeysAt, type DeployFile, type DeploySchema } from './schema.js';
 import { closest } from './suggest.js';
 
 type Path = (string | number)[];
@@ -20,8 +22,10 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** --stage overrides the file's stage. */
   stage?: string;
-  /** Provider rules for the third stage; without it only the provider-independent rules run. */
-  rules?: (id: DeploymentSpec['provider']) => Promise<ProviderRules>;
+  /** The providers: their blocks compose the schema; the chosen one's rules run in the third stage. */
+  registry: ProviderRegistry;
+  /** Run the chosen provider's capability checks and rules (default true). */
+  providerRules?: boolean;
   /** How to name the file in messages (as the user typed it); defaults to the path read. */
   displayPath?: string;
 }
@@ -32,7 +36,7 @@ export interface LoadedDeployment {
   locate(path: Path): { line: number; column: number };
 }
 
-export async function loadDeployment(file: string, options: LoadOptions = {}): Promise<LoadedDeployment> {
+export async function loadDeployment(file: string, options: LoadOptions): Promise<LoadedDeployment> {
   const env = options.env ?? process.env;
   let text: string;
   try {
@@ -48,7 +52,7 @@ export async function loadDeployment(file: string, options: LoadOptions = {}): P
   return parseDeployment(text, file, { ...options, env });
 }
 
-export async function parseDeployment(text: string, filePath: string, options: LoadOptions = {}): Promise<LoadedDeployment> {
+export async function parseDeployment(text: string, filePath: string, options: LoadOptions): Promise<LoadedDeployment> {
   const env = options.env ?? process.env;
   const file = options.displayPath ?? filePath;
   const dir = path.dirname(path.resolve(filePath));
@@ -103,22 +107,40 @@ export async function parseDeployment(text: string, filePath: string, options: L
   if (options.stage !== undefined) (interpolated as Record<string, unknown>).stage = options.stage;
 
   // Stage 2b: shape.
-  const parsed = deploySchema.safeParse(interpolated);
+  const { registry } = options;
+  const descriptors = await registry.descriptors();
+  const schema = schemaFor(registry, descriptors);
+  const parsed = schema.safeParse(interpolated);
   if (!parsed.success) {
     // A field whose ${VAR} is unset has been reported once already; its empty value says nothing new.
     const unset = new Set(issues.map((i) => i.path));
-    for (const zi of parsed.error.issues) issues.push(...describeZodIssue(zi, interpolated, issue).filter((i) => !unset.has(i.path)));
+    for (const zi of parsed.error.issues) issues.push(...describeZodIssue(zi, interpolated, issue, schema).filter((i) => !unset.has(i.path)));
   }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(sortIssues(issues));
 
-  // Stage 3: cross-field rules, then the provider's own.
-  const spec = await normalise(parsed.data, file, dir, issue, issues);
-  if (issues.length === 0 && options.rules) {
-    const rules = await options.rules(spec.provider);
-    for (const ri of rules.check(spec)) issues.push(ruleIssue(ri, issue));
+  // Stage 3: cross-field rules, then the provider's capabilities and its own rules.
+  const data = parsed.data as DeployFile;
+  const descriptor = descriptors.find((d) => d.id === data.provider);
+  const spec = await normalise(data, descriptor, file, dir, issue, issues);
+  if (issues.length === 0 && options.providerRules !== false) {
+    const module = await registry.module(spec.provider);
+    for (const ri of capabilityIssues(spec, module)) issues.push(ruleIssue(ri, issue));
+    if (issues.length === 0) for (const ri of module.rules.check(targetOf(spec))) issues.push(ruleIssue(ri, issue));
   }
   if (issues.length > 0) throw new ConfigError(sortIssues(issues));
   return { spec, locate: (p) => locate(p) };
+}
+
+const schemas = new WeakMap<ProviderRegistry, DeploySchema>();
+
+/** The composed schema, built once per registry. */
+export function schemaFor(registry: ProviderRegistry, descriptors: readonly ProviderDescriptor[]): DeploySchema {
+  let schema = schemas.get(registry);
+  if (!schema) {
+    schema = buildDeploySchema(descriptors, registry.defaultId);
+    schemas.set(registry, schema);
+  }
+  return schema;
 }
 
 function ruleIssue(ri: RuleIssue, issue: (p: Path, m: string, h?: string) => ConfigIssue): ConfigIssue {
@@ -127,6 +149,7 @@ function ruleIssue(ri: RuleIssue, issue: (p: Path, m: string, h?: string) => Con
 
 async function normalise(
   data: DeployFile,
+  descriptor: ProviderDescriptor | undefined,
   file: string,
   dir: string,
   issue: (p: Path, message: string, hint?: string, onKey?: boolean, field?: Path) => ConfigIssue,
@@ -154,21 +177,13 @@ async function normalise(
     issues.push(issue(['model', 'command'], `command is only used with framework: custom (this is ${model.framework})`, 'remove command, or set framework: custom'));
   }
 
-  const cloud = data.provider === 'local' ? undefined : data.provider;
-  if (cloud) {
-    if (data.region === undefined) {
-      const example = { aws: 'us-east-1', gcp: 'us-central1', azure: 'eastus' }[cloud];
-      // Located at `provider:`, the line that asks for it.
-      issues.push(issue(['provider'], `provider ${cloud} needs a region`, `add \`region: ${example}\``, false, ['region']));
-    }
-    if (data[cloud] === undefined) {
-      const example = {
-        aws: 'aws: {roleArn: arn:aws:iam::123456789012:role/SageMakerRole, bucket: my-artifacts}',
-        gcp: 'gcp: {project: my-project, bucket: my-artifacts}',
-        azure: 'azure: {subscriptionId: …, resourceGroup: …, workspace: …}',
-      }[cloud];
-      issues.push(issue(['provider'], `provider ${cloud} needs an ${cloud} block`, `add \`${example}\``, false, [cloud]));
-    }
+  const provider = data.provider;
+  if (descriptor?.region && data.region === undefined) {
+    // Located at `provider:`, the line that asks for it.
+    issues.push(issue(['provider'], `provider ${provider} needs a region`, `add \`region: ${descriptor.region.example}\``, false, ['region']));
+  }
+  if (descriptor?.settings?.required && data[provider] === undefined) {
+    issues.push(issue(['provider'], `provider ${provider} needs an ${provider} block`, `add \`${descriptor.settings.example}\``, false, [provider]));
   }
   if (data.instance.autoscaling && data.instance.autoscaling.min > data.instance.autoscaling.max) {
     issues.push(issue(['instance', 'autoscaling', 'min'], `min (${data.instance.autoscaling.min}) is above max (${data.instance.autoscaling.max})`));
@@ -231,9 +246,7 @@ async function normalise(
     timeouts: { deployMs: parseDuration(data.timeouts.deploy), startupMs: parseDuration(data.timeouts.startup) },
     ...(data.region !== undefined ? { region: data.region } : {}),
     ...(smoke ? { smoke } : {}),
-    ...(data.aws ? { aws: { roleArn: data.aws.roleArn, bucket: data.aws.bucket, ...(data.aws.serverless ? { serverless: { ...data.aws.serverless } } : {}) } } : {}),
-    ...(data.gcp ? { gcp: { ...data.gcp } } : {}),
-    ...(data.azure ? { azure: { ...data.azure } } : {}),
+    ...(data[provider] !== undefined ? { settings: structuredClone(data[provider]) } : {}),
   };
   return spec;
 }
@@ -250,13 +263,14 @@ function describeZodIssue(
   zi: core.$ZodIssue,
   input: unknown,
   issue: (p: Path, message: string, hint?: string, onKey?: boolean, field?: Path) => ConfigIssue,
+  schema: DeploySchema,
 ): ConfigIssue[] {
   const p = zi.path.filter((s): s is string | number => typeof s !== 'symbol');
   const value = valueAt(input, p);
   switch (zi.code) {
     case 'unrecognized_keys':
       return zi.keys.map((key) => {
-        const known = knownKeysAt(p);
+        const known = knownKeysAt(schema, p);
         const guess = closest(key, known);
         return issue(
           [...p, key],

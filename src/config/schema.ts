@@ -1,12 +1,11 @@
 /**
  * deploy.yaml v1: the one source of truth. The TypeScript types, the validator and the
- * generated schema/deploy.schema.json all come from the zod schema below.
+ * generated schema/deploy.schema.json all come from the zod schema below, composed with each
+ * provider's own block.
  */
-import type { core, input, output } from 'zod';
+import type { core, input, output, ZodType } from 'zod';
+import type { ProviderDescriptor } from '../core/provider.js';
 import { z } from './deps.js';
-
-export const PROVIDER_IDS = ['local', 'aws', 'gcp', 'azure'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export const FRAMEWORKS = ['sklearn', 'xgboost', 'pytorch', 'tensorflow', 'onnx', 'huggingface', 'custom'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
@@ -98,57 +97,43 @@ const smokeSchema = z.strictObject({
   onFailure: z.enum(['rollback', 'keep']).default('rollback'),
 });
 
-const awsSchema = z.strictObject({
-  roleArn: z.string().min(1).describe('The SageMaker execution role.'),
-  bucket: z.string().min(1).describe('S3 bucket for model artifacts.'),
-  serverless: z
+/**
+ * deploy.yaml's schema: the shared fields above, plus each registered provider's own block
+ * (`<id>:`), composed from the providers' descriptors. Every block is checked, whichever provider
+ * is chosen, so a file that keeps blocks for several clouds is validated whole.
+ */
+export function buildDeploySchema(descriptors: readonly ProviderDescriptor[], defaultId: string) {
+  const ids = descriptors.map((d) => d.id);
+  const blocks: Record<string, ZodType> = {};
+  for (const d of descriptors) if (d.settings) blocks[d.id] = d.settings.schema.optional();
+  return z
     .strictObject({
-      memorySizeInMB: z.number().int(),
-      maxConcurrency: z.number().int().min(1).max(200),
-      provisionedConcurrency: z.number().int().min(1).max(200).optional(),
+      name: dnsName('name', 40).describe('Lowercase letters, digits and -; starts with a letter.'),
+      provider: z.enum(ids as [string, ...string[]]).default(defaultId),
+      region: z.string().min(1).optional().describe('Required for the clouds.'),
+      stage: dnsName('stage', 16).default('default').describe('Part of every resource name; --stage overrides.'),
+      model: modelSchema,
+      instance: instanceSchema.default({ count: 1 }),
+      env: stringMap.default({}).describe('Container environment; ${VAR} and ${VAR:-default} read the process environment.'),
+      tags: stringMap.default({}).describe("Added to every resource, beside modeldeploy's own."),
+      timeouts: z
+        .strictObject({ deploy: duration.default('30m'), startup: duration.default('10m') })
+        .default({ deploy: '30m', startup: '10m' }),
+      smoke: smokeSchema.optional(),
+      ...blocks,
     })
-    .nullable()
-    .optional(),
-});
+    .describe('modeldeploy deployment (schema v1)');
+}
 
-const gcpSchema = z.strictObject({
-  project: z.string().min(1),
-  bucket: z.string().min(1).describe('GCS bucket for model artifacts.'),
-});
-
-const azureSchema = z.strictObject({
-  subscriptionId: z.string().min(1),
-  resourceGroup: z.string().min(1),
-  workspace: z.string().min(1),
-});
-
-export const deploySchema = z
-  .strictObject({
-    name: dnsName('name', 40).describe('Lowercase letters, digits and -; starts with a letter.'),
-    provider: z.enum(PROVIDER_IDS).default('local'),
-    region: z.string().min(1).optional().describe('Required for the clouds.'),
-    stage: dnsName('stage', 16).default('default').describe('Part of every resource name; --stage overrides.'),
-    model: modelSchema,
-    instance: instanceSchema.default({ count: 1 }),
-    env: stringMap.default({}).describe('Container environment; ${VAR} and ${VAR:-default} read the process environment.'),
-    tags: stringMap.default({}).describe("Added to every resource, beside modeldeploy's own."),
-    timeouts: z
-      .strictObject({ deploy: duration.default('30m'), startup: duration.default('10m') })
-      .default({ deploy: '30m', startup: '10m' }),
-    smoke: smokeSchema.optional(),
-    aws: awsSchema.optional(),
-    gcp: gcpSchema.optional(),
-    azure: azureSchema.optional(),
-  })
-  .describe('modeldeploy deployment (schema v1)');
+export type DeploySchema = ReturnType<typeof buildDeploySchema>;
 
 /** deploy.yaml as written (before defaults). */
-export type DeployFileInput = input<typeof deploySchema>;
-/** deploy.yaml after validation and defaults. */
-export type DeployFile = output<typeof deploySchema>;
+export type DeployFileInput = input<DeploySchema>;
+/** deploy.yaml after validation and defaults; provider blocks are the providers' own to read. */
+export type DeployFile = output<DeploySchema> & Record<string, unknown>;
 
 /** The JSON Schema that editors use; generated, committed, and checked for staleness by a test. */
-export function deployJsonSchema(): Record<string, unknown> {
+export function deployJsonSchema(deploySchema: DeploySchema): Record<string, unknown> {
   const schema = z.toJSONSchema(deploySchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     ...schema,
@@ -158,7 +143,7 @@ export function deployJsonSchema(): Record<string, unknown> {
 }
 
 /** Keys an object schema accepts at a path: the source of every "did you mean". */
-export function knownKeysAt(path: readonly (string | number)[]): string[] {
+export function knownKeysAt(deploySchema: DeploySchema, path: readonly (string | number)[]): string[] {
   let node: core.$ZodType | undefined = deploySchema;
   for (const segment of path) {
     node = node && childSchema(node, segment);

@@ -1,14 +1,15 @@
 /**
- * `up`: hash → plan → upload → deploy → wait → smoke → promote → retire, once for every
- * provider. Whatever this run created is journaled as it appears, so a failure or an interrupt
- * at any step rolls back exactly that (or restores the previous revision on an update).
+ * `up`: hash → read → decide → sync the artifact → deploy → wait → smoke → promote → retire,
+ * once for every provider. Whatever this run created is journaled as it appears, so a failure
+ * or an interrupt at any step rolls back exactly that (or restores the previous revision).
  */
 import path from 'node:path';
 import type { Artifact } from './artifact.js';
-import type { CoreContext } from './context.js';
-import { providerContext } from './context.js';
+import { artifactResource, staleArtifacts, syncArtifact } from './artifact-sync.js';
+import { decide, openSession, providerContext, type CoreContext, type Decision, type Session } from './context.js';
 import { InterruptedError, ModeldeployError, ProviderError } from './errors.js';
-import type { ArtifactRef, Plan, Provider, ProviderContext, Resource, Revision } from './provider.js';
+import type { InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
+import { ownedInventory, removeInOrder } from './removal.js';
 import { withRetry } from './retry.js';
 import { revisionId } from './revision.js';
 import { judgeSmoke, smokeError, smokeRequest, type SmokeResult } from './smoke.js';
@@ -36,7 +37,11 @@ export interface UpResult {
 }
 
 /** Hash the model (cached) and derive the revision id; no provider call. */
-export async function prepareArtifact(spec: DeploymentSpec, core: CoreContext): Promise<{ artifact: Artifact; revision: string }> {
+export async function prepareArtifact(
+  spec: DeploymentSpec,
+  descriptor: Pick<ProviderDescriptor, 'settings'>,
+  core: CoreContext,
+): Promise<{ artifact: Artifact; revision: string }> {
   let artifact: Artifact;
   if (spec.model.path) {
     const cache = await HashCache.open(core.cacheDir ? path.join(core.cacheDir, 'hash-cache.json') : undefined);
@@ -51,7 +56,7 @@ export async function prepareArtifact(spec: DeploymentSpec, core: CoreContext): 
   } else {
     artifact = remoteArtifact(spec.model.uri ?? '');
   }
-  return { artifact, revision: revisionId(spec, artifact) };
+  return { artifact, revision: revisionId(spec, artifact, descriptor) };
 }
 
 export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreContext): Promise<UpResult> {
@@ -60,69 +65,64 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
   const lap = (name: string, from: number) => (timings[name] = core.clock.now() - from);
   const deadline = started + spec.timeouts.deployMs;
 
-  const provider = await core.registry.provider(spec.provider);
-  const { artifact, revision } = await prepareArtifact(spec, core);
+  const session = await openSession(spec, core);
+  const { module, provider, t } = session;
+  const { artifact, revision } = await prepareArtifact(spec, module, core);
   lap('hash', started);
 
   const journal: Resource[] = [];
-  const ctx = { ...providerContext(core, core.signal, (r) => journal.push(r)), smokeTest: options.smoke && spec.smoke?.request !== undefined };
+  const ctx = providerContext(core, core.signal, (r) => journal.push(r));
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal, onRetry: onRetry(core) });
 
-  let t = core.clock.now();
-  const plan = await retry(() => provider.plan(spec, revision, ctx));
-  lap('plan', t);
-  core.progress.emit({
-    code: 'Planned',
-    level: 'info',
-    message: planMessage(plan),
-    data: { action: plan.action, revision, current: plan.current?.revision },
-  });
+  let at = core.clock.now();
+  const current = await retry(() => provider.read(t, ctx));
+  const decision = decide(current, revision, session);
+  lap('plan', at);
+  core.progress.emit({ code: 'Planned', level: 'info', message: planMessage(t.base, decision, revision), data: { action: decision.action, revision, current: decision.current } });
   const base = {
     name: spec.name,
     stage: spec.stage,
     provider: spec.provider,
     revision,
-    ...(plan.current ? { previousRevision: plan.current.revision } : {}),
+    ...(decision.current ? { previousRevision: decision.current } : {}),
   };
-  if (plan.action === 'unchanged') {
-    const url = plan.current?.state.state === 'ready' ? plan.current.state.url : undefined;
-    core.progress.emit({ code: 'Unchanged', level: 'success', message: `${spec.name}-${spec.stage} is already at revision ${revision}; nothing to do` });
+  if (decision.action === 'unchanged') {
+    const state = current?.state;
+    core.progress.emit({ code: 'Unchanged', level: 'success', message: `${t.base} is already at revision ${revision}; nothing to do` });
     return {
       ...base,
       action: 'unchanged',
-      ...(url ? { url } : {}),
+      ...(state?.state === 'ready' && state.url ? { url: state.url } : {}),
       artifact: { sha256: artifact.sha256, bytes: artifact.bytes, uploaded: false },
       retired: [],
       timings: { ...timings, total: core.clock.now() - started },
     };
   }
 
-  let ref: ArtifactRef | undefined;
-  let rev: Revision | undefined;
+  const reachRevision = module.capabilities.reachRevision;
+  const smokes = options.smoke && spec.smoke?.request !== undefined;
   try {
-    t = core.clock.now();
-    ref = await retry(() => provider.upload(plan, artifact, ctx));
-    lap('upload', t);
+    at = core.clock.now();
+    const ref = await syncArtifact(provider.artifacts, t, artifact, module.rules.packaging?.(t) ?? 'files', ctx);
+    lap('upload', at);
     core.progress.emit(
       ref.uploaded
         ? { code: 'Uploaded', level: 'info', message: `uploaded ${formatBytes(ref.bytes)} to ${ref.uri}`, data: { uri: ref.uri, bytes: ref.bytes } }
         : { code: 'UploadSkipped', level: 'info', message: `artifact already at ${ref.uri}; not uploading`, data: { uri: ref.uri } },
     );
 
-    t = core.clock.now();
-    core.progress.emit({ code: 'DeployStarted', level: 'step', message: `${plan.action === 'create' ? 'creating' : 'updating'} ${spec.name}-${spec.stage} (revision ${revision})` });
-    const artifactRef = ref;
-    rev = await provider.deploy(plan, artifactRef, ctx);
-    const deployed = rev;
-    const settled = await waitUntilSettled(() => provider.status(plan, deployed, ctx), {
+    at = core.clock.now();
+    core.progress.emit({ code: 'DeployStarted', level: 'step', message: `${decision.action === 'create' ? 'creating' : 'updating'} ${t.base} (revision ${revision})` });
+    await provider.deploy(t, { revision, artifact: ref, reach: smokes && reachRevision !== 'none', ...(decision.current ? { previous: decision.current } : {}) }, ctx);
+    const settled = await waitUntilSettled(() => provider.status(t, revision, ctx), {
       clock: core.clock,
       signal: core.signal,
       progress: core.progress,
       deadline,
-      ...provider.polling,
+      polling: provider.polling,
       what: `revision ${revision}`,
     });
-    lap('ready', t);
+    lap('ready', at);
     if (settled.state !== 'ready') {
       const reason = settled.state === 'failed' ? settled.reason : `endpoint is ${settled.state}`;
       const hint = settled.state === 'failed' ? settled.logsHint : undefined;
@@ -134,32 +134,32 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
     core.progress.emit({ code: 'Ready', level: 'success', message: `revision ${revision} is ready (${Math.round(settled.waitedMs)} ms)` });
 
     let smoke: SmokeResult | undefined;
-    const routing = provider.rules.capabilities.revisionRouting;
-    if (options.smoke && spec.smoke?.request) {
-      t = core.clock.now();
+    if (smokes && spec.smoke?.request) {
+      at = core.clock.now();
       const request = await smokeRequest(spec.smoke.request);
-      const response = await provider.invoke(plan, routing ? { kind: 'revision', revision: deployed } : { kind: 'endpoint' }, request, ctx);
+      const to: InvokeTarget = reachRevision === 'none' ? { kind: 'endpoint' } : { kind: 'revision', revision };
+      const response = await provider.invoke(t, to, request, ctx);
       smoke = judgeSmoke(spec.smoke, response);
-      lap('smoke', t);
+      lap('smoke', at);
       if (!smoke.passed) throw smokeError(smoke, `revision ${revision}`);
       core.progress.emit({ code: 'SmokePassed', level: 'success', message: `smoke test passed (${response.status}, ${Math.round(response.latencyMs)} ms)`, data: { ...smoke } });
     }
 
-    // Providers without routing already serve the revision; promote lets them finish (e.g.
+    // Providers that cannot reach a revision already serve it; promote lets them finish (e.g.
     // attach autoscaling) and is a no-op for traffic.
-    t = core.clock.now();
-    await retry(() => provider.promote(plan, deployed, ctx));
-    lap('promote', t);
-    core.progress.emit({ code: 'Promoted', level: 'info', message: routing ? `traffic moved to revision ${revision}` : `revision ${revision} serves all traffic` });
-    const retired = await retireStale(provider, spec, revision, artifact.sha256, ctx, core);
-    const status = await provider.status(plan, undefined, ctx).catch(() => undefined);
+    at = core.clock.now();
+    await retry(() => provider.promote(t, revision, ctx));
+    lap('promote', at);
+    core.progress.emit({ code: 'Promoted', level: 'info', message: reachRevision === 'none' ? `revision ${revision} serves all traffic` : `traffic moved to revision ${revision}` });
+    const retired = await retireStale(session, revision, artifact.sha256, ctx, core);
+    const status = await provider.status(t, undefined, ctx).catch(() => undefined);
     const url = status?.state === 'ready' ? status.url : undefined;
     timings.total = core.clock.now() - started;
     return {
       ...base,
-      action: plan.action === 'create' ? 'created' : 'updated',
+      action: decision.action === 'create' ? 'created' : 'updated',
       ...(url ? { url } : {}),
-      artifact: { sha256: artifact.sha256, bytes: artifact.bytes, uri: artifactRef.uri, uploaded: artifactRef.uploaded },
+      artifact: { sha256: artifact.sha256, bytes: artifact.bytes, uri: ref.uri, uploaded: ref.uploaded },
       ...(smoke ? { smoke } : {}),
       retired,
       timings,
@@ -171,7 +171,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       core.progress.emit({ code: 'KeptOnFailure', level: 'warn', message: `keeping what this run created (${journal.map((r) => r.id).join(', ') || 'nothing'}) for inspection; \`modeldeploy down\` removes it` });
       throw error;
     }
-    const remaining = await rollback(provider, plan, rev, journal, core);
+    const remaining = await rollback(session, decision, journal, core);
     if (error instanceof ModeldeployError && remaining.length > 0) {
       throw new ModeldeployError(error.kind, error.code, `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}`, {
         hint: 'Run `modeldeploy down` to remove what is left.',
@@ -184,65 +184,63 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
 }
 
 /**
- * Undo this run. On an update whose revision may already take traffic (providers without
- * revision routing), first put the previous revision back; then delete what the journal holds.
- * Runs under its own signal: the user's interrupt must not stop the cleanup it asked for.
+ * Undo this run. On an update whose revision may already take traffic (reachRevision `none`),
+ * first put the previous revision back; then delete what the journal holds. Runs under its own
+ * signal: the user's interrupt must not stop the cleanup it asked for.
  */
-async function rollback(provider: Provider, plan: Plan, rev: Revision | undefined, journal: Resource[], core: CoreContext): Promise<Resource[]> {
+async function rollback(session: Session, decision: Decision, journal: Resource[], core: CoreContext): Promise<Resource[]> {
+  const { provider, t, module } = session;
   const signal = AbortSignal.timeout(10 * 60_000);
   const ctx = providerContext(core, signal);
   core.progress.emit({ code: 'RollbackStarted', level: 'warn', message: `rolling back: ${journal.length} resource(s) created by this run` });
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal, onRetry: onRetry(core) });
-  if (plan.current && rev && !provider.rules.capabilities.revisionRouting) {
+  const previous = decision.restorable;
+  if (previous && module.capabilities.reachRevision === 'none') {
     try {
-      const previous = await retry(() => provider.revision(plan, plan.current?.revision ?? '', ctx));
-      if (previous) {
-        await retry(() => provider.promote(plan, previous, ctx));
-        await waitUntilSettled(() => provider.status(plan, previous, ctx), {
-          clock: core.clock,
-          signal,
-          progress: core.progress,
-          deadline: core.clock.now() + plan.spec.timeouts.deployMs,
-          ...provider.polling,
-          what: `previous revision ${previous.id}`,
-        });
-        core.progress.emit({ code: 'Restored', level: 'info', message: `traffic restored to revision ${previous.id}` });
-      }
+      await withRetry(() => provider.promote(t, previous, ctx), { clock: core.clock, signal, onRetry: onRetry(core) });
+      await waitUntilSettled(() => provider.status(t, previous, ctx), {
+        clock: core.clock,
+        signal,
+        progress: core.progress,
+        deadline: core.clock.now() + t.spec.timeouts.deployMs,
+        polling: provider.polling,
+        what: `previous revision ${previous}`,
+      });
+      core.progress.emit({ code: 'Restored', level: 'info', message: `traffic restored to revision ${previous}` });
     } catch (error) {
-      core.progress.emit({ code: 'RestoreFailed', level: 'warn', message: `could not restore revision ${plan.current.revision}: ${(error as Error).message}` });
+      core.progress.emit({ code: 'RestoreFailed', level: 'warn', message: `could not restore revision ${previous}: ${(error as Error).message}` });
     }
   }
-  const remaining: Resource[] = [];
-  for (const resource of [...journal].sort((a, b) => a.order - b.order)) {
-    try {
-      await retry(() => provider.remove(plan.spec, resource, ctx));
-      core.progress.emit({ code: 'RolledBack', level: 'info', message: `removed ${resource.type} ${resource.id}` });
-    } catch (error) {
-      remaining.push(resource);
-      core.progress.emit({ code: 'RollbackFailed', level: 'warn', message: `could not remove ${resource.type} ${resource.id}: ${(error as Error).message}` });
-    }
-  }
+  const { failed } = await removeInOrder(session, journal, ctx, (resource, error) =>
+    core.progress.emit(
+      error
+        ? { code: 'RollbackFailed', level: 'warn', message: `could not remove ${resource.type} ${resource.id}: ${error.message}` }
+        : { code: 'RolledBack', level: 'info', message: `removed ${resource.type} ${resource.id}` },
+    ),
+  );
+  const remaining = failed.map((f) => f.resource);
   core.progress.emit({ code: 'RollbackDone', level: remaining.length ? 'warn' : 'info', message: remaining.length ? `rollback left ${remaining.length} resource(s)` : 'rollback complete: nothing of this run is left' });
   return remaining;
 }
 
-/** After a successful promote: delete older revisions and artifacts no revision uses. */
-async function retireStale(provider: Provider, spec: DeploymentSpec, revision: string, sha256: string, ctx: ProviderContext, core: CoreContext): Promise<string[]> {
-  const retired: string[] = [];
+/** After a successful promote: delete older revisions, and let go of artifacts no revision uses. */
+async function retireStale(session: Session, revision: string, sha256: string, ctx: ProviderContext, core: CoreContext): Promise<string[]> {
   try {
-    const inventory = await provider.inventory(spec, ctx);
-    const stale = inventory
-      .filter((r) => (r.scope === 'revision' && r.revision !== revision) || (r.scope === 'artifact' && r.sha256 !== undefined && r.sha256 !== sha256))
-      .sort((a, b) => a.order - b.order);
-    for (const resource of stale) {
-      await withRetry(() => provider.remove(spec, resource, ctx), { clock: core.clock, signal: ctx.signal });
-      retired.push(resource.id);
-      core.progress.emit({ code: 'Retired', level: 'info', message: `retired ${resource.type} ${resource.id}` });
-    }
+    const owned = await ownedInventory(session, ctx, { artifacts: false });
+    const staleShas = await staleArtifacts(session.provider.artifacts, session.t, sha256, ctx);
+    const stale = [
+      ...owned.filter((r) => r.scope === 'revision' && r.revision !== revision),
+      ...staleShas.map((sha) => artifactResource(session.provider.artifacts, session.t.name, sha)),
+    ];
+    const { removed, failed } = await removeInOrder(session, stale, ctx, (resource, error) => {
+      if (!error) core.progress.emit({ code: 'Retired', level: 'info', message: `retired ${resource.type} ${resource.id}` });
+    });
+    const first = failed[0];
+    if (first) throw first.error;
+    return removed.map((r) => r.id);
   } catch (error) {
     core.progress.emit({ code: 'RetireFailed', level: 'warn', message: `the new revision serves, but an old one could not be removed: ${(error as Error).message}; \`modeldeploy up\` retries, \`down\` removes everything` });
+    return [];
   }
-  return retired;
 }
 
 function isSmokeFailure(error: unknown): boolean {
@@ -254,14 +252,14 @@ function onRetry(core: CoreContext) {
     core.progress.emit({ code: 'Retrying', level: 'warn', message: `${error.code}: retrying in ${Math.round(delayMs)} ms (attempt ${attempt + 1})` });
 }
 
-function planMessage(plan: Plan): string {
-  switch (plan.action) {
+function planMessage(base: string, decision: Decision, revision: string): string {
+  switch (decision.action) {
     case 'create':
-      return `plan: create ${plan.spec.name}-${plan.spec.stage} at revision ${plan.revision}`;
+      return `plan: create ${base} at revision ${revision}`;
     case 'update':
-      return `plan: update ${plan.spec.name}-${plan.spec.stage} from revision ${plan.current?.revision ?? '?'} to ${plan.revision}`;
+      return `plan: update ${base} from revision ${decision.current ?? '?'} to ${revision}`;
     case 'unchanged':
-      return `plan: ${plan.spec.name}-${plan.spec.stage} is at revision ${plan.revision}`;
+      return `plan: ${base} is at revision ${revision}`;
   }
 }
 

@@ -1,12 +1,12 @@
 /** The read-only commands: plan, status, invoke, list. */
-import type { CoreContext } from './context.js';
-import { providerContext } from './context.js';
+import { decide, openSession, providerContext, type CoreContext, type Session } from './context.js';
 import { ProviderError } from './errors.js';
 import { prepareArtifact } from './lifecycle.js';
-import type { DeploymentSummary, EndpointState, InvokeRequest, Resource } from './provider.js';
+import type { Current, DeploymentSummary, EndpointState, InvokeRequest, InvokeResponse, Resource } from './provider.js';
+import { ownedInventory } from './removal.js';
 import { withRetry } from './retry.js';
 import type { DeploymentSpec } from './spec.js';
-import { baseName } from './spec.js';
+import { isOwned, targetOf } from './target.js';
 
 export interface PlanResult {
   name: string;
@@ -23,35 +23,35 @@ export interface PlanResult {
 
 /** Resolve names and the revision; with `offline`, no provider call and no credentials. */
 export async function planDeployment(spec: DeploymentSpec, offline: boolean, core: CoreContext): Promise<PlanResult> {
-  const { revision } = await prepareArtifact(spec, core);
-  const rules = await core.registry.rules(spec.provider);
+  const module = await core.registry.module(spec.provider);
+  const t = targetOf(spec);
+  const { revision } = await prepareArtifact(spec, module, core);
   const base = { name: spec.name, stage: spec.stage, provider: spec.provider, revision };
-  if (offline) {
-    return { ...base, action: 'unknown', names: rules.names(spec, revision), details: { ...offlineDetails(spec), ...rules.details?.(spec) }, offline: true };
-  }
-  const provider = await core.registry.provider(spec.provider);
-  const ctx = providerContext(core);
-  let plan;
+  const offlinePlan = (extra: Record<string, unknown> = {}): PlanResult => ({
+    ...base,
+    action: 'unknown',
+    names: module.rules.names(t, revision),
+    details: { ...offlineDetails(spec), ...module.rules.details?.(t), ...extra },
+    offline: true,
+  });
+  if (offline) return offlinePlan();
+  const session: Session = { module, t, provider: await module.connect({ settings: t.settings, region: t.region, env: core.env }) };
+  let current: Current | undefined;
   try {
-    plan = await withRetry(() => provider.plan(spec, revision, ctx), { clock: core.clock, signal: core.signal, attempts: 2 });
+    current = await withRetry(() => session.provider.read(t, providerContext(core)), { clock: core.clock, signal: core.signal, attempts: 2 });
   } catch (error) {
     // No credentials or no network: still show everything that needs neither.
     if (!(error instanceof ProviderError) || (error.category !== 'auth' && error.category !== 'unavailable')) throw error;
     core.progress.emit({ code: 'PlanOffline', level: 'warn', message: `cannot read the current state (${error.code}); showing the offline plan` });
-    return {
-      ...base,
-      action: 'unknown',
-      names: rules.names(spec, revision),
-      details: { ...offlineDetails(spec), ...rules.details?.(spec), stateUnavailable: `${error.code}: ${error.hint ?? error.message}` },
-      offline: true,
-    };
+    return offlinePlan({ stateUnavailable: `${error.code}: ${error.hint ?? error.message}` });
   }
+  const decision = decide(current, revision, session);
   return {
     ...base,
-    action: plan.action,
-    ...(plan.current ? { currentRevision: plan.current.revision } : {}),
-    names: plan.names,
-    details: plan.details,
+    action: decision.action,
+    ...(decision.current ? { currentRevision: decision.current } : {}),
+    names: module.rules.names(t, revision),
+    details: { ...module.rules.details?.(t), ...current?.details },
     offline: false,
   };
 }
@@ -78,20 +78,23 @@ export interface StatusResult {
   resources: Array<Pick<Resource, 'type' | 'id' | 'scope' | 'revision'>>;
 }
 
+/** The endpoint's state and everything the deployment owns: independent reads, in parallel. */
 export async function statusOf(spec: DeploymentSpec, core: CoreContext): Promise<StatusResult> {
-  const provider = await core.registry.provider(spec.provider);
+  const session = await openSession(spec, core);
+  const { provider, t } = session;
   const ctx = providerContext(core);
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal });
-  // The revision id is not needed to read the state: plan with a placeholder, skip hashing.
-  const plan = await retry(() => provider.plan(spec, '', ctx));
-  const resources = await retry(() => provider.inventory(spec, ctx));
-  const state: EndpointState = plan.current ? await retry(() => provider.status(plan, undefined, ctx)) : { state: 'absent' };
+  const [current, resources] = await Promise.all([
+    withRetry(() => provider.read(t, ctx), { clock: core.clock, signal: core.signal }),
+    ownedInventory(session, ctx),
+  ]);
+  const owned = current && isOwned(current.owner, t) ? current : undefined;
+  const state: EndpointState = owned ? owned.state : { state: 'absent' };
   return {
     name: spec.name,
     stage: spec.stage,
     provider: spec.provider,
     state: state.state,
-    ...(plan.current ? { revision: plan.current.revision } : {}),
+    ...(owned?.revision ? { revision: owned.revision } : {}),
     ...(state.state === 'ready' && state.url ? { url: state.url } : {}),
     ...(state.state === 'failed' ? { reason: state.reason } : {}),
     resources: resources.map((r) => ({ type: r.type, id: r.id, scope: r.scope, ...(r.revision ? { revision: r.revision } : {}) })),
@@ -106,17 +109,10 @@ export interface InvokeResult {
   body: string;
 }
 
+/** One request to the endpoint: no read first (the provider says EndpointNotFound when there is none). */
 export async function invokeEndpoint(spec: DeploymentSpec, request: InvokeRequest, core: CoreContext): Promise<InvokeResult> {
-  const provider = await core.registry.provider(spec.provider);
-  const ctx = providerContext(core);
-  const plan = await provider.plan(spec, '', ctx);
-  if (!plan.current) {
-    throw new ProviderError('EndpointNotFound', `${baseName(spec)} is not deployed`, {
-      category: 'notFound',
-      hint: 'Run `modeldeploy up` first (same -f and --stage).',
-    });
-  }
-  const response = await provider.invoke(plan, { kind: 'endpoint' }, request, ctx);
+  const { provider, t } = await openSession(spec, core);
+  const response = await provider.invoke(t, { kind: 'endpoint' }, request, providerContext(core));
   return {
     status: response.status,
     ...(response.contentType ? { contentType: response.contentType } : {}),
@@ -137,26 +133,28 @@ export interface BenchResult {
 
 /** `invoke --bench N --concurrency C`: latency percentiles measured around each call. */
 export async function benchEndpoint(spec: DeploymentSpec, request: InvokeRequest, count: number, concurrency: number, core: CoreContext): Promise<BenchResult> {
-  const provider = await core.registry.provider(spec.provider);
+  const { provider, t } = await openSession(spec, core);
   const ctx = providerContext(core);
-  const plan = await provider.plan(spec, '', ctx);
-  if (!plan.current) {
-    throw new ProviderError('EndpointNotFound', `${baseName(spec)} is not deployed`, { category: 'notFound', hint: 'Run `modeldeploy up` first.' });
-  }
+  // The first request alone: a missing endpoint is an error, not N failed requests.
+  const first = await provider.invoke(t, { kind: 'endpoint' }, request, ctx);
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
   let next = 0;
   const started = core.clock.now();
+  const record = (r: InvokeResponse) => {
+    latencies.push(r.latencyMs);
+    statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
+    if (r.status >= 400) errors++;
+  };
+  record(first);
+  next = 1;
   const worker = async () => {
     while (next < count) {
       next++;
       core.signal.throwIfAborted();
       try {
-        const r = await provider.invoke(plan, { kind: 'endpoint' }, request, ctx);
-        latencies.push(r.latencyMs);
-        statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
-        if (r.status >= 400) errors++;
+        record(await provider.invoke(t, { kind: 'endpoint' }, request, ctx));
       } catch {
         errors++;
         statusCounts.error = (statusCounts.error ?? 0) + 1;
@@ -186,10 +184,9 @@ export async function benchEndpoint(spec: DeploymentSpec, request: InvokeRequest
   };
 }
 
-export async function listDeployments(
-  spec: Pick<DeploymentSpec, 'provider' | 'region' | 'aws' | 'gcp' | 'azure'>,
-  core: CoreContext,
-): Promise<DeploymentSummary[]> {
-  const provider = await core.registry.provider(spec.provider);
-  return provider.list(spec, providerContext(core));
+/** Every deployment the provider can see, with settings and region from deploy.yaml or flags. */
+export async function listDeployments(providerId: string, where: { settings?: unknown; region?: string }, core: CoreContext): Promise<DeploymentSummary[]> {
+  const module = await core.registry.module(providerId);
+  const provider = await module.connect({ settings: where.settings, region: where.region, env: core.env });
+  return provider.list(providerContext(core));
 }

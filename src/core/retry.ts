@@ -1,5 +1,7 @@
 import type { Clock } from './clock.js';
 import { ProviderError } from './errors.js';
+import { backoff } from './poll.js';
+import type { Polling } from './provider.js';
 
 export interface RetryOptions {
   clock: Clock;
@@ -37,16 +39,15 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
  * marked retryable: another operation still runs on it), polling at the provider's pace for up
  * to an hour. Anything else is thrown at once.
  */
-export async function retryWhileBusy(ctx: { clock: Clock; signal: AbortSignal }, polling: { initialMs: number; maxMs: number }, fn: () => Promise<void>): Promise<void> {
+export async function retryWhileBusy<T>(ctx: { clock: Clock; signal: AbortSignal }, polling: Polling, fn: () => Promise<T>): Promise<T> {
   const deadline = ctx.clock.now() + 60 * 60_000;
-  let interval = polling.initialMs;
+  const next = backoff(polling);
   for (;;) {
     try {
       return await fn();
     } catch (error) {
       if (!(error instanceof ProviderError) || error.category !== 'conflict' || !error.retryable || ctx.clock.now() > deadline) throw error;
-      await ctx.clock.sleep(interval, ctx.signal);
-      interval = Math.min(polling.maxMs, Math.ceil(interval * 1.5));
+      await ctx.clock.sleep(next(), ctx.signal);
     }
   }
 }

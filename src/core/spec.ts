@@ -1,8 +1,10 @@
 /** The validated, normalised deployment the core and providers work from (never the raw YAML). */
-import type { Framework, ProviderId } from '../config/schema.js';
+import type { Framework } from '../config/schema.js';
 import { UsageError } from './errors.js';
 
-export type { Framework, ProviderId };
+export type { Framework };
+/** A registered provider's id (the registry knows which exist; src/ names none). */
+export type ProviderId = string;
 
 export interface ModelSpec {
   /** Absolute path of the model file or directory, when the model is local. */
@@ -46,9 +48,8 @@ export interface DeploymentSpec {
   tags: Record<string, string>;
   timeouts: { deployMs: number; startupMs: number };
   smoke?: SmokeSpec;
-  aws?: { roleArn: string; bucket: string; serverless?: { memorySizeInMB: number; maxConcurrency: number; provisionedConcurrency?: number } };
-  gcp?: { project: string; bucket: string };
-  azure?: { subscriptionId: string; resourceGroup: string; workspace: string };
+  /** The chosen provider's own block of deploy.yaml (`<provider>:`), as its schema parsed it. */
+  settings?: unknown;
 }
 
 /** `<name>-<stage>`: every provider derives its resource names from this. */

@@ -1,13 +1,13 @@
 /**
  * `down`: inventory → delete in dependency order → inventory again. Works from deploy.yaml
  * alone (the cloud is the source of truth), is idempotent, and fails with exit 5 listing
- * whatever is still there.
+ * whatever is still there. Only what carries this deployment's tags is touched.
  */
-import type { CoreContext } from './context.js';
-import { providerContext } from './context.js';
+import { ARTIFACT_TYPE } from './artifact-sync.js';
+import { openSession, providerContext, type CoreContext } from './context.js';
 import { ModeldeployError } from './errors.js';
 import type { Resource } from './provider.js';
-import { withRetry } from './retry.js';
+import { ownedInventory, removeInOrder } from './removal.js';
 import type { DeploymentSpec } from './spec.js';
 
 export interface DownOptions {
@@ -24,56 +24,45 @@ export interface DownResult {
 }
 
 export async function down(spec: DeploymentSpec, options: DownOptions, core: CoreContext): Promise<DownResult> {
-  const provider = await core.registry.provider(spec.provider);
+  const session = await openSession(spec, core);
+  const { t } = session;
   const ctx = providerContext(core);
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal });
-  const keep = (r: Resource) => options.keepArtifacts && r.scope === 'artifact';
+  const keep = (r: Resource) => options.keepArtifacts && r.type === ARTIFACT_TYPE;
 
-  const found = await retry(() => provider.inventory(spec, ctx));
+  const found = await ownedInventory(session, ctx);
+  const doomed = found.filter((r) => !keep(r));
   const result: DownResult = {
     name: spec.name,
     stage: spec.stage,
     provider: spec.provider,
     deleted: [],
     kept: found.filter(keep).map(brief),
-    nothingToDelete: found.filter((r) => !keep(r)).length === 0,
+    nothingToDelete: doomed.length === 0,
   };
   if (result.nothingToDelete) {
-    core.progress.emit({ code: 'NothingToDelete', level: 'success', message: `nothing to delete for ${spec.name}-${spec.stage}` });
+    core.progress.emit({ code: 'NothingToDelete', level: 'success', message: `nothing to delete for ${t.base}` });
     return result;
   }
 
-  const failures: string[] = [];
-  // Same order value: independent of each other, so delete them together.
-  const groups = new Map<number, Resource[]>();
-  for (const r of found.filter((r) => !keep(r))) groups.set(r.order, [...(groups.get(r.order) ?? []), r]);
-  for (const order of [...groups.keys()].sort((a, b) => a - b)) {
-    await Promise.all(
-      (groups.get(order) ?? []).map(async (resource) => {
-        try {
-          await retry(() => provider.remove(spec, resource, ctx));
-          result.deleted.push(brief(resource));
-          core.progress.emit({ code: 'Deleted', level: 'info', message: `deleted ${resource.type} ${resource.id}` });
-        } catch (error) {
-          failures.push(`${resource.type} ${resource.id}: ${(error as Error).message}`);
-        }
-      }),
-    );
-  }
+  const { removed, failed } = await removeInOrder(session, doomed, ctx, (resource, error) => {
+    if (!error) core.progress.emit({ code: 'Deleted', level: 'info', message: `deleted ${resource.type} ${resource.id}` });
+  });
+  result.deleted = removed.map(brief);
 
-  const remaining = (await retry(() => provider.inventory(spec, ctx))).filter((r) => !keep(r));
+  const remaining = (await ownedInventory(session, ctx)).filter((r) => !keep(r));
   if (remaining.length > 0) {
+    const errors = failed.map((f) => `${f.resource.type} ${f.resource.id}: ${f.error.message}`);
     throw new ModeldeployError(
       'teardown',
       'TeardownIncomplete',
-      `${remaining.length} resource(s) of ${spec.name}-${spec.stage} remain: ${remaining.map((r) => `${r.type} ${r.id}`).join(', ')}`,
+      `${remaining.length} resource(s) of ${t.base} remain: ${remaining.map((r) => `${r.type} ${r.id}`).join(', ')}`,
       {
-        hint: failures.length ? `Errors: ${failures.join('; ')}. Run \`modeldeploy down\` again.` : 'Run `modeldeploy down` again.',
+        hint: errors.length ? `Errors: ${errors.join('; ')}. Run \`modeldeploy down\` again.` : 'Run `modeldeploy down` again.',
         details: { remaining: remaining.map(brief), deleted: result.deleted },
       },
     );
   }
-  core.progress.emit({ code: 'TornDown', level: 'success', message: `deleted ${result.deleted.length} resource(s); nothing of ${spec.name}-${spec.stage} is left` });
+  core.progress.emit({ code: 'TornDown', level: 'success', message: `deleted ${result.deleted.length} resource(s); nothing of ${t.base} is left` });
   return result;
 }
 
