@@ -4,13 +4,24 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/provider.js';
-import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
+import type { Capabilities, ProviderRules, RuleIssue, Target } from '../../src/core/provider.js';
+import type { DeploymentSpec } from '../../src/core/spec.js';
 import { closest } from '../../src/config/suggest.js';
 import { otherCloudOf } from '../cloud-names.js';
 import { GcpServingError, REGION_PREFIXES, resolveServing, type VertexServing } from './images.js';
+import { LABEL, gcpNames } from './names.js';
+import type { GcpSettings } from './settings.js';
 
-export const capabilities: Capabilities = { revisionRouting: true, gpu: true, autoscaling: true, serverless: false };
+export const capabilities: Capabilities = {
+  // Vertex routes predictions by traffic split only: a new revision is reached on a smoke endpoint (deploy.ts).
+  reachRevision: 'shadowEndpoint',
+  accelerators: 'separate',
+  autoscaling: true,
+  // Vertex sets no maximum of its own (quota does); beyond this a count is a typo, not a plan.
+  maxInstances: 1000,
+  artifactSchemes: ['gs', 'hf'],
+  logs: false,
+};
 
 /** accelerator.type as users write it (nvidia-l4) → Vertex's enum (NVIDIA_L4). */
 export const ACCELERATORS: Readonly<Record<string, string>> = {
@@ -26,14 +37,6 @@ export const ACCELERATORS: Readonly<Record<string, string>> = {
   'nvidia-h200-141gb': 'NVIDIA_H200_141GB',
   'nvidia-b200': 'NVIDIA_B200',
 };
-
-/** The labels modeldeploy puts on its endpoints and models (and finds them again by). */
-export const LABEL = {
-  deployment: 'modeldeploy-deployment',
-  stage: 'modeldeploy-stage',
-  revision: 'modeldeploy-revision',
-  role: 'modeldeploy-role',
-} as const;
 
 const MACHINE_TYPE = /^(n1|n2|n2d|e2|c2|c2d|c3|m1|a2|a3|a4|g2)-(standard|highmem|highcpu|highgpu|megagpu|ultragpu)-\d+g?$/;
 /** B.3: a letter first, then [a-z0-9-], a letter or digit last, ≤ 63 (the numeric form is server-generated). */
@@ -104,43 +107,13 @@ function acceleratorName(enumValue: string): string {
   return Object.entries(ACCELERATORS).find(([, v]) => v === enumValue)?.[0] ?? enumValue.toLowerCase();
 }
 
-/** `<name>-<stage>` trimmed so that `-<revision>` fits an endpoint id's 63 characters. */
-export function smokeEndpointId(base: string, revision: string): string {
-  return `${base.slice(0, 54).replace(/-+$/, '')}-${revision}`;
-}
-
-export function gcpNames(spec: Pick<DeploymentSpec, 'name' | 'stage'>, revision = '00000000'): Record<string, string> {
-  const base = baseName(spec);
-  return {
-    endpoint: base,
-    model: base,
-    modelVersionAlias: `r-${revision}`,
-    deployedModel: `r-${revision}`,
-    smokeEndpoint: smokeEndpointId(base, revision),
-  };
-}
-
-/**
- * Labels for every Vertex resource: deploy.yaml's tags (lowercased, as GCP labels must be;
- * `check` has refused anything else), then modeldeploy's own, which win over a tag of the same key.
- */
-export function gcpLabels(spec: Pick<DeploymentSpec, 'name' | 'stage' | 'tags'>, extra: Record<string, string> = {}): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(spec.tags)) labels[labelPart(key)] = labelPart(value);
-  return { ...labels, [LABEL.deployment]: spec.name, [LABEL.stage]: spec.stage, ...extra };
-}
-
-/** Lowercase; anything still invalid becomes `-` and the result is cut to 63 (a fallback: check reports these first). */
-function labelPart(text: string): string {
-  return text.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]/gu, '-').slice(0, 63);
-}
-
-export const gcpRules: ProviderRules = {
-  id: 'gcp',
-  capabilities,
-  check(spec) {
+export const gcpRules: ProviderRules<GcpSettings> = {
+  check(t) {
+    const { spec } = t;
+    // The loader reports a missing gcp block itself; the rest is still checked.
+    const settings = t.settings as GcpSettings | undefined;
     const issues: RuleIssue[] = [];
-    issues.push(...nameIssues(spec));
+    issues.push(...nameIssues(t));
     if (spec.region && !REGION.test(spec.region)) {
       const guess = closest(spec.region, KNOWN_REGIONS);
       issues.push({ path: ['region'], message: `"${spec.region}" is not a Google Cloud region`, hint: guess ? `did you mean ${guess}?` : 'e.g. us-central1, europe-west4' });
@@ -148,11 +121,11 @@ export const gcpRules: ProviderRules = {
       issues.push({ path: ['region'], message: `"${spec.region}" is not a Vertex AI region`, hint: `Vertex regions start with ${REGION_PREFIXES.join('-, ')}- (e.g. us-central1)` });
     }
     issues.push(...machineIssues(spec));
-    if (spec.gcp) {
-      if (!PROJECT.test(spec.gcp.project)) {
-        issues.push({ path: ['gcp', 'project'], message: `"${spec.gcp.project}" is not a Google Cloud project id`, hint: '6-30 lowercase letters, digits and hyphens, starting with a letter (`gcloud config get project` prints yours)' });
+    if (settings) {
+      if (!PROJECT.test(settings.project)) {
+        issues.push({ path: ['gcp', 'project'], message: `"${settings.project}" is not a Google Cloud project id`, hint: '6-30 lowercase letters, digits and hyphens, starting with a letter (`gcloud config get project` prints yours)' });
       }
-      const bucket = bucketIssue(spec.gcp.bucket);
+      const bucket = bucketIssue(settings.bucket);
       if (bucket) issues.push({ path: ['gcp', 'bucket'], ...bucket });
     }
     issues.push(...labelIssues(spec));
@@ -175,12 +148,14 @@ export const gcpRules: ProviderRules = {
     }
     return issues;
   },
-  names: (spec, revision) => gcpNames(spec, revision),
+  names: (t, revision) => gcpNames(t, revision),
   /**
    * What `plan --offline` shows. The resource names are not repeated here: plan prints
-   * names(spec, revision) beside these, with the real revision.
+   * names(t, revision) beside these, with the real revision.
    */
-  details(spec) {
+  details(t) {
+    const { spec } = t;
+    const settings = t.settings as GcpSettings | undefined;
     let serving: VertexServing | undefined;
     try {
       serving = resolveServing(spec);
@@ -195,18 +170,19 @@ export const gcpRules: ProviderRules = {
       machineType: spec.instance.type ?? 'n1-standard-2',
       ...(accelerator ? { accelerator: { type: ACCELERATORS[accelerator.type.toLowerCase()] ?? accelerator.type, count: accelerator.count } } : {}),
       replicas: { min: scaling?.min ?? spec.instance.count, max: scaling?.max ?? spec.instance.count },
-      ...(spec.gcp ? { project: spec.gcp.project } : {}),
+      ...(settings ? { project: settings.project } : {}),
       ...(spec.region ? { region: spec.region } : {}),
-      ...(spec.gcp ? { bucket: spec.gcp.bucket } : {}),
-      ...(spec.gcp && uploads ? { artifactPrefix: `gs://${spec.gcp.bucket}/modeldeploy/${spec.name}/` } : {}),
+      ...(settings ? { bucket: settings.bucket } : {}),
+      ...(settings && uploads ? { artifactPrefix: `gs://${settings.bucket}/modeldeploy/${spec.name}/` } : {}),
       ...(spec.model.uri?.startsWith('gs://') ? { artifactUri: spec.model.uri } : {}),
     };
   },
 };
 
-function nameIssues(spec: DeploymentSpec): RuleIssue[] {
+function nameIssues(t: Target): RuleIssue[] {
+  const { spec } = t;
   const issues: RuleIssue[] = [];
-  const names = gcpNames(spec);
+  const names = gcpNames(t);
   const base = names.endpoint ?? '';
   const shorten = base.length > 63 ? `shorten name or stage by ${base.length - 63} characters` : 'lowercase letters, digits and -, starting with a letter';
   if (!ENDPOINT_ID.test(base)) {

@@ -1,5 +1,5 @@
 /**
- * providers/gcp/storage.ts (GcsStore) with the real @google-cloud/storage 7.22 against the strict
+ * providers/gcp/gcs-store.ts (GcsStore) with the real @google-cloud/storage 7.22 against the strict
  * GCS fake. Faults that must land on one particular request (the data PUT of a session) go through
  * a small forwarding proxy that arms the fake's own fault injection at the right moment, drops a
  * connection part-way, slows the wire, or alters a response: the SDK itself is never replaced.
@@ -14,7 +14,9 @@ import { Transform } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/core/errors.js';
-import { FastCrc32c, GcsStore, gcsError } from '../../providers/gcp/storage.js';
+import { FastCrc32c } from '../../providers/gcp/crc32c.js';
+import { gcsError } from '../../providers/gcp/gcs-errors.js';
+import { GcsStore } from '../../providers/gcp/gcs-store.js';
 import { Crc32c } from '../emulators/gcp/crc32c.js';
 import { startFakeGcs, type FakeGcs } from '../emulators/gcp/fake-gcs.js';
 
@@ -242,7 +244,7 @@ describe('uploads', () => {
     ]);
   });
 
-  it('lists every object under a prefix with size, crc32c and metadata, and the folders one level down', async () => {
+  it('lists every object under a prefix, however deep, with size, crc32c and metadata', async () => {
     await store.uploadFile('m/2/weights.bin', big.path, { metadata: { sha256: 'bb', 'modeldeploy-deployment': 'iris' } });
     await store.uploadFile('m/2/sub/config.json', small.path, { metadata: { sha256: 'cc' } });
     await store.uploadFile('m/3/config.json', small.path, {});
@@ -251,8 +253,6 @@ describe('uploads', () => {
       { name: 'm/2/sub/config.json', size: small.size, crc32c: small.crc32c, md5Hash: small.md5, metadata: { sha256: 'cc' } },
       { name: 'm/2/weights.bin', size: big.size, crc32c: big.crc32c, md5Hash: big.md5, metadata: { sha256: 'bb', 'modeldeploy-deployment': 'iris' } },
     ]);
-    expect(await store.prefixes('m/')).toEqual(expect.arrayContaining(['m/2/', 'm/3/']));
-    expect(await store.prefixes('m/2/')).toEqual(['m/2/sub/']);
     expect(await store.list('nothing/')).toEqual([]);
     expect(store.uri('m/2/')).toBe(`gs://${BUCKET}/m/2/`);
   });
@@ -415,7 +415,7 @@ describe('faults', () => {
 describe('errors', () => {
   it('a missing bucket: notFound, with the command that creates it', async () => {
     const missing = await GcsStore.connect({ bucket: 'no-such-bucket', projectId: 'test-project', apiEndpoint: fake.url });
-    for (const call of [() => missing.list('m/'), () => missing.prefixes('m/'), () => missing.uploadFile('m/a', small.path, {}), () => missing.uploadFile('m/b', big.path, {})]) {
+    for (const call of [() => missing.list('m/'), () => missing.writeText('m/ref', 'x'), () => missing.uploadFile('m/a', small.path, {}), () => missing.uploadFile('m/b', big.path, {})]) {
       const error = await caught(call());
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ kind: 'provider', code: 'BucketNotFound', category: 'notFound', retryable: false });

@@ -1,8 +1,11 @@
 /** provider: gcp serving resolution (prebuilt containers, TGI, custom images) and error mapping. Pure: no SDK, no network. */
 import { describe, expect, it } from 'vitest';
 import type { DeploymentSpec } from '../../src/core/spec.js';
+import { targetOf } from '../../src/core/target.js';
 import { GcpServingError, majorMinor, resolveServing } from '../../providers/gcp/images.js';
-import { builtInGpu, gcpLabels, gcpRules, smokeEndpointId } from '../../providers/gcp/rules.js';
+import { deployedModelIdOf, gcpLabels, gcpNames, ownerOfLabels, smokeEndpointId } from '../../providers/gcp/names.js';
+import { builtInGpu, gcpRules } from '../../providers/gcp/rules.js';
+import type { GcpSettings } from '../../providers/gcp/settings.js';
 import { type CanonicalCode, toProviderError, VertexHttpError } from '../../providers/gcp/errors.js';
 
 type Overrides = Omit<Partial<DeploymentSpec>, 'model' | 'instance'> & { model?: Partial<DeploymentSpec['model']>; instance?: Partial<DeploymentSpec['instance']> };
@@ -19,7 +22,7 @@ function spec(overrides: Overrides = {}): DeploymentSpec {
     env: {},
     tags: {},
     timeouts: { deployMs: 1_800_000, startupMs: 600_000 },
-    gcp: { project: 'my-project', bucket: 'my-models' },
+    settings: { project: 'my-project', bucket: 'my-models' },
     ...rest,
     model: { uri: 'gs://my-models/iris/', framework: 'sklearn', ...model },
     instance: { type: 'n1-standard-4', count: 1, ...instance },
@@ -90,20 +93,35 @@ describe('Vertex AI names, labels and machines', () => {
     expect(smokeEndpointId(`${'a'.repeat(53)}-b`, '0123abcd')).toBe(`${'a'.repeat(53)}-0123abcd`);
   });
 
-  it('labels with lowercased tags, modeldeploy labels winning', () => {
-    expect(gcpLabels(spec({ tags: { Team: 'ML', 'modeldeploy-stage': 'x' } }), { 'modeldeploy-revision': 'abc' })).toEqual({
+  it('labels with lowercased tags, modeldeploy labels winning, and reads the owner back from them', () => {
+    const labels = gcpLabels(targetOf(spec({ tags: { Team: 'ML', 'modeldeploy-stage': 'x' } })), { 'modeldeploy-revision': 'abc' });
+    expect(labels).toEqual({
       team: 'ml',
       'modeldeploy-stage': 'prod',
       'modeldeploy-deployment': 'iris',
       'modeldeploy-revision': 'abc',
     });
+    expect(ownerOfLabels(labels)).toEqual({ deployment: 'iris', stage: 'prod' });
+    expect(ownerOfLabels({ team: 'ml' })).toEqual({});
+  });
+
+  it('derives every name from the base name and the revision', () => {
+    expect(gcpNames({ base: 'iris-prod' }, '0123abcd')).toEqual({
+      endpoint: 'iris-prod',
+      model: 'iris-prod',
+      modelVersionAlias: 'r-0123abcd',
+      deployedModel: 'r-0123abcd',
+      smokeEndpoint: 'iris-prod-0123abcd',
+    });
+    expect(deployedModelIdOf('0123abcd')).toMatch(/^\d{10}$/);
+    expect(deployedModelIdOf('0123abcd')).toBe(deployedModelIdOf('0123abcd'));
   });
 
   it('knows the GPUs accelerator-optimized machines come with', () => {
     expect(builtInGpu('g2-standard-24')).toEqual({ accelerator: 'NVIDIA_L4', count: 2 });
     expect(builtInGpu('a3-highgpu-8g')).toEqual({ accelerator: 'NVIDIA_H100_80GB', count: 8 });
     expect(builtInGpu('n1-standard-4')).toBeUndefined();
-    const issues = gcpRules.check(spec({ instance: { type: 'a2-highgpu-1g', accelerator: { type: 'nvidia-tesla-a100', count: 2 } }, model: { framework: 'tensorflow' } }));
+    const issues = gcpRules.check(targetOf<GcpSettings>(spec({ instance: { type: 'a2-highgpu-1g', accelerator: { type: 'nvidia-tesla-a100', count: 2 } }, model: { framework: 'tensorflow' } })));
     expect(issues.map((i) => i.path.join('.'))).toContain('instance.accelerator.count');
   });
 });

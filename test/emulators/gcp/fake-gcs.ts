@@ -302,6 +302,19 @@ export class FakeGcs {
     this.faults.push({ status: 429, times });
   }
 
+  /** Back to the buckets given at start, all empty: no objects, sessions, recorded requests or faults. */
+  async reset(): Promise<void> {
+    for (const bucket of this.buckets.values()) {
+      for (const o of bucket.objects.values()) await rm(o.path, { force: true });
+    }
+    this.buckets.clear();
+    for (const name of this.options.buckets ?? []) this.createBucketRecord(name);
+    for (const session of this.sessions.values()) await rm(session.path, { force: true });
+    this.sessions.clear();
+    this.requests.length = 0;
+    this.faults = [];
+  }
+
   createBucket(name: string): void {
     if (!validBucketName(name)) throw new Error(`invalid bucket name ${name}`);
     this.createBucketRecord(name);

@@ -24,10 +24,6 @@ export interface FakeVertexOptions {
   projectNumber?: string;
   /** Locations this fake serves; others get 400 as on a regional host that does not own them. */
   locations?: string[];
-  /** Duration of every long-running operation except deployModel, ms. Default 150. */
-  delayMs?: number;
-  /** Duration of deployModel operations (the provisioning delay), ms. Default 400. */
-  deployDelayMs?: number;
   /** When set, the bearer token must be exactly this; otherwise any non-empty bearer token passes. */
   accessToken?: string;
 }
@@ -176,6 +172,7 @@ export class FakeVertex {
   private server?: Server;
   private readonly schema = ProtoSchema.get();
   private readonly predictHandlers = new Map<string, PredictHandler>();
+  private defaultPredictHandler: PredictHandler = echoHandler;
   private readonly rawHandlers = new Map<string, RawPredictHandler>();
   private faults: { status: 'RESOURCE_EXHAUSTED' | 'UNAVAILABLE'; times: number; rpcs?: string[] }[] = [];
   private dropped: string[] = [];
@@ -188,8 +185,6 @@ export class FakeVertex {
       projectId: this.projectId,
       projectNumber: this.projectNumber,
       locations: this.locations,
-      delayMs: options.delayMs ?? 150,
-      deployDelayMs: options.deployDelayMs ?? 400,
     });
   }
 
@@ -205,7 +200,6 @@ export class FakeVertex {
   }
 
   async stop(): Promise<void> {
-    this.state.dispose();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -218,6 +212,11 @@ export class FakeVertex {
   /** The model server behind an endpoint (id or full name). Without one the fake echoes the instances back. */
   setPredictHandler(endpoint: string, handler: PredictHandler): void {
     this.predictHandlers.set(endpoint.slice(endpoint.lastIndexOf('/') + 1), handler);
+  }
+
+  /** The model server behind every endpoint that has none of its own (default: echo the instances). */
+  setDefaultPredictHandler(handler: PredictHandler = echoHandler): void {
+    this.defaultPredictHandler = handler;
   }
 
   setRawPredictHandler(endpoint: string, handler: RawPredictHandler): void {
@@ -250,9 +249,25 @@ export class FakeVertex {
     this.dropped.push(rpcName);
   }
 
-  /** Operation durations from now on; `deployMs` defaults to `ms`. */
-  setDelay(ms: number, deployMs = ms): void {
-    this.state.setDelay(ms, deployMs);
+  /** Long-running operations stay in progress until `settle()` (a cancel is noted, and ends them cancelled then). */
+  hold(): void {
+    this.state.hold();
+  }
+
+  /** Finish every operation in progress and stop holding: without holding, an operation finishes on its first look. */
+  settle(): void {
+    this.state.settle();
+  }
+
+  /** Back to empty: state, recorded requests and predictions, handlers, faults. */
+  reset(): void {
+    this.state.reset();
+    this.requests.length = 0;
+    this.predictCalls.length = 0;
+    this.predictHandlers.clear();
+    this.rawHandlers.clear();
+    this.defaultPredictHandler = echoHandler;
+    this.clearFaults();
   }
 
   listing(): Listing {
@@ -524,6 +539,7 @@ export class FakeVertex {
     const { location } = route;
     const id = route.id as string;
     const s = this.state;
+    this.look(route);
     switch (route.rpc.name) {
       case 'Operations.GetOperation':
         return s.getOperation(this.canonicalOpName(route.opName as string));
@@ -565,6 +581,24 @@ export class FakeVertex {
     throw new VertexError('UNIMPLEMENTED', `fake-vertex does not implement ${route.rpc.name}.`);
   }
 
+  /** A read of a resource is a look at it: what runs on it finishes then, unless held (see vertex-state.ts). */
+  private look(route: Route): void {
+    const { location } = route;
+    const id = (route.id ?? '').split('@')[0] ?? '';
+    const s = this.state;
+    switch (route.rpc.name) {
+      case 'EndpointService.GetEndpoint':
+        return s.look(s.endpointName({ location, id }));
+      case 'EndpointService.ListEndpoints':
+        return s.look(s.collection(location, 'endpoints'));
+      case 'ModelService.GetModel':
+      case 'ModelService.ListModelVersions':
+        return s.look(s.modelName({ location, id }));
+      case 'ModelService.ListModels':
+        return s.look(s.collection(location, 'models'));
+    }
+  }
+
   /** Operation names are stored with the project number; a client may poll with the id it used. */
   private canonicalOpName(name: string): string {
     return name.replace(/^projects\/[^/]+\//, `projects/${this.projectNumber}/`);
@@ -602,7 +636,7 @@ export class FakeVertex {
       if (instances.length === 0) throw fieldErrors([{ field: 'instances', message: 'Required field is not set.' }]);
       const { endpoint, deployedModel } = this.state.route(route.location, route.id as string, call.endpoint);
       call.deployedModelId = deployedModel.id;
-      const handler = this.predictHandlers.get(endpoint.id) ?? echoHandler;
+      const handler = this.predictHandlers.get(endpoint.id) ?? this.defaultPredictHandler;
       const view = this.view(route.location, deployedModel);
       const predictions = await handler({ endpoint: this.state.endpointName(endpoint), deployedModel: view, instances, parameters: body.parameters, rawBody: call.rawBody });
       call.status = 200;
@@ -642,7 +676,7 @@ export class FakeVertex {
       }
       const instances = isObject(parsed) && Array.isArray(parsed.instances) ? (parsed.instances as Json[]) : undefined;
       if (!instances) throw new PredictionError(400, `{"error": "The model server expected {\\"instances\\": [...]}, got keys ${JSON.stringify(isObject(parsed) ? Object.keys(parsed) : typeof parsed)}."}`);
-      const handler = this.predictHandlers.get(endpoint.id) ?? echoHandler;
+      const handler = this.predictHandlers.get(endpoint.id) ?? this.defaultPredictHandler;
       const predictions = await handler({ endpoint: this.state.endpointName(endpoint), deployedModel: view, instances, parameters: isObject(parsed) ? (parsed.parameters as Json) : undefined, rawBody: raw.toString('utf8') });
       result = { contentType: 'application/json', body: JSON.stringify({ predictions }) };
     }
@@ -658,8 +692,8 @@ export class FakeVertex {
 
   /**
    * HTTP control plane for a fake run as its own process (main.ts): GET /__fake/listing, GET /__fake/requests,
-   * GET /__fake/predict-calls, POST /__fake/fail-next-operation {kind, code, message}, POST /__fake/rate-limit {times},
-   * POST /__fake/unavailable {times}, POST /__fake/delay {ms, deployMs}, PUT /__fake/predict/{endpointId}
+   * GET /__fake/predict-calls, POST /__fake/fail-next-operation {kind, code, message, logsLink}, POST /__fake/rate-limit {times},
+   * POST /__fake/unavailable {times}, POST /__fake/hold, POST /__fake/settle, PUT /__fake/predict/{endpointId}
    * {predictions} (a fixed answer) or {echo: true}.
    */
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -672,7 +706,7 @@ export class FakeVertex {
     if (method === 'GET' && path === 'requests') return this.send(res, 200, this.requests);
     if (method === 'GET' && path === 'predict-calls') return this.send(res, 200, this.predictCalls);
     if (method === 'POST' && path === 'fail-next-operation') {
-      this.failNextOperation(body.kind as OperationKind, { code: body.code as number | string, message: String(body.message ?? 'injected failure') });
+      this.failNextOperation(body.kind as OperationKind, { code: body.code as number | string, message: String(body.message ?? 'injected failure'), ...(body.logsLink === true ? { logsLink: true } : {}) });
       return this.send(res, 200, {});
     }
     if (method === 'POST' && path === 'rate-limit') {
@@ -683,8 +717,12 @@ export class FakeVertex {
       this.unavailable(times, body.rpcs as string[] | undefined);
       return this.send(res, 200, {});
     }
-    if (method === 'POST' && path === 'delay') {
-      this.setDelay(Number(body.ms ?? 0), Number(body.deployMs ?? body.ms ?? 0));
+    if (method === 'POST' && path === 'hold') {
+      this.hold();
+      return this.send(res, 200, {});
+    }
+    if (method === 'POST' && path === 'settle') {
+      this.settle();
       return this.send(res, 200, {});
     }
     const m = /^predict\/([^/]+)$/.exec(path);

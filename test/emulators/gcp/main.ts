@@ -1,10 +1,10 @@
 /*
  * Standalone fake GCS + fake Vertex AI, for manual runs and subprocess e2e tests:
  *   node --import tsx test/emulators/gcp/main.ts [--gcs-port 4443] [--vertex-port 8089] [--project test-project]
- *       [--project-number 123456789012] [--location us-central1]... [--bucket models]... [--delay-ms 150]
- *       [--deploy-delay-ms 400]
+ *       [--project-number 123456789012] [--location us-central1]... [--bucket models]...
  * Prints one JSON line on stdout with both URLs and the settings a client needs, then runs until SIGINT/SIGTERM.
- * Vertex's HTTP control API lives under /__fake/ (see README.md).
+ * Vertex's HTTP control API lives under /__fake/ (see README.md). Operations finish on their first look, or are held
+ * (POST /__fake/hold) until POST /__fake/settle.
  */
 import { parseArgs } from 'node:util';
 
@@ -19,8 +19,6 @@ const { values } = parseArgs({
     'project-number': { type: 'string', default: '123456789012' },
     location: { type: 'string', multiple: true },
     bucket: { type: 'string', multiple: true },
-    'delay-ms': { type: 'string' },
-    'deploy-delay-ms': { type: 'string' },
   },
 });
 
@@ -35,8 +33,6 @@ const vertex = await startFakeVertex({
   projectNumber: values['project-number'],
   locations: values.location ?? ['us-central1'],
   ...(values['vertex-port'] ? { port: Number(values['vertex-port']) } : {}),
-  ...(values['delay-ms'] ? { delayMs: Number(values['delay-ms']) } : {}),
-  ...(values['deploy-delay-ms'] ? { deployDelayMs: Number(values['deploy-delay-ms']) } : {}),
 });
 
 process.stdout.write(

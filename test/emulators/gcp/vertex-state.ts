@@ -22,6 +22,10 @@ import {
  * The resource state behind the fake Vertex AI API: models (with versions), endpoints, deployed models and
  * long-running operations. Everything is kept as proto3-JSON with enum NAMES; the HTTP layer encodes enums on the way
  * out. Resources change when their operation completes, never at request time.
+ *
+ * No wall-clock timer: an operation finishes on the first look after it started (a poll of the operation, or a read
+ * of the resource it changes), or, while `hold()` is on, stays in progress until `settle()`. Tests decide when work
+ * ends, so a busy machine cannot reorder anything.
  */
 
 export type OperationKind =
@@ -39,6 +43,11 @@ export interface InjectedFailure {
   code: number | string;
   message: string;
   details?: unknown[];
+  /**
+   * Append where the model server's logs are, as Vertex does when a deployed container fails ("Model server logs
+   * can be found at https://console.cloud.google.com/logs/viewer?…"): the link names the operation's endpoint.
+   */
+  logsLink?: boolean;
 }
 
 interface ModelVersion {
@@ -100,7 +109,10 @@ interface OperationRecord {
   done: boolean;
   response?: JsonObject;
   error?: { code: number; message: string; details?: unknown[] };
-  timer?: NodeJS.Timeout;
+  /** The resource the operation is on (its name is `<resource>/operations/<id>`). */
+  resource: string;
+  /** CancelOperation was called while it was held: it ends cancelled when it is released. */
+  cancelRequested: boolean;
   /** Applies the state change; returns the response message. Throws VertexError to end the operation with an error. */
   apply: () => JsonObject;
   /** Undoes reservations when the operation fails or is cancelled. */
@@ -112,10 +124,6 @@ export interface VertexStateOptions {
   projectId: string;
   projectNumber: string;
   locations: string[];
-  /** Duration of every operation but deploys, ms. */
-  delayMs: number;
-  /** Duration of deployModel operations (the "provisioning delay"), ms. */
-  deployDelayMs: number;
 }
 
 export interface Listing {
@@ -212,6 +220,7 @@ export class VertexState {
   private readonly operations = new Map<string, OperationRecord>();
   private readonly failures = new Map<OperationKind, InjectedFailure[]>();
   private trafficCounter = 0;
+  private holding = false;
 
   constructor(readonly options: VertexStateOptions) {}
 
@@ -241,9 +250,9 @@ export class VertexState {
     this.failures.set(kind, queue);
   }
 
-  setDelay(ms: number, deployMs = ms): void {
-    this.options.delayMs = ms;
-    this.options.deployDelayMs = deployMs;
+  /** From now on, operations stay in progress (and cancelled ones are only marked) until `settle()`. */
+  hold(): void {
+    this.holding = true;
   }
 
   // ---- operations ----------------------------------------------------------------------------------------------
@@ -260,6 +269,8 @@ export class VertexState {
     const t = now();
     const op: OperationRecord = {
       name: `${resourceName}/operations/${numericId()}`,
+      resource: resourceName,
+      cancelRequested: false,
       kind,
       metadataType,
       responseType,
@@ -274,20 +285,53 @@ export class VertexState {
     if (injected) {
       const code = typeof injected.code === 'number' ? injected.code : CODE_NAMES.indexOf(injected.code);
       if (code <= 0) throw new Error(`fake-vertex: bad injected failure code ${String(injected.code)}`);
+      const message = injected.logsLink ? `${injected.message} Model server logs can be found at ${this.logsLink(resourceName)}` : injected.message;
       op.apply = () => {
-        throw new VertexError(CODE_NAMES[code] as never, injected.message, injected.details ?? []);
+        throw new VertexError(CODE_NAMES[code] as never, message, injected.details ?? []);
       };
     }
     this.operations.set(op.name, op);
-    const delay = kind === 'deployModel' ? this.options.deployDelayMs : this.options.delayMs;
-    op.timer = setTimeout(() => this.complete(op), delay);
-    op.timer.unref();
     return op;
+  }
+
+  /** The Cloud Logging link Vertex puts in a failed deploy's error, for the endpoint `resource`. */
+  private logsLink(resource: string): string {
+    const endpointId = /\/endpoints\/([^/]+)$/.exec(resource)?.[1] ?? '';
+    const filter = `resource.type="aiplatform.googleapis.com/Endpoint"\nresource.labels.endpoint_id="${endpointId}"`;
+    return `https://console.cloud.google.com/logs/viewer?project=${this.options.projectNumber}&resource=aiplatform.googleapis.com%2FEndpoint&advancedFilter=${encodeURIComponent(filter)}`;
+  }
+
+  /**
+   * A look at a resource (a get or list of it, or a poll of one of its operations): what runs on it and is not held
+   * finishes now. `prefix` is a resource name, or a collection ending with '/'.
+   */
+  look(prefix: string): void {
+    if (this.holding) return;
+    for (const op of this.operations.values()) {
+      if (!op.done && (op.resource === prefix || op.name === prefix || (prefix.endsWith('/') && op.resource.startsWith(prefix)))) this.finish(op);
+    }
+  }
+
+  /** The location's collection prefix, for looks by list calls. */
+  collection(location: string, collection: 'endpoints' | 'models'): string {
+    return `${this.parent(location)}/${collection}/`;
+  }
+
+  private finish(op: OperationRecord): void {
+    if (op.cancelRequested) this.cancelNow(op);
+    else this.complete(op);
+  }
+
+  private cancelNow(op: OperationRecord): void {
+    if (op.done) return;
+    op.done = true;
+    op.updateTime = now();
+    op.rollback();
+    op.error = { code: 1, message: 'Operation was cancelled.' };
   }
 
   private complete(op: OperationRecord): void {
     if (op.done) return;
-    clearTimeout(op.timer);
     op.done = true;
     op.updateTime = now();
     try {
@@ -316,20 +360,19 @@ export class VertexState {
   getOperation(name: string): JsonObject {
     const op = this.operations.get(name);
     if (!op) throw notFound(`Operation \`${name}\` not found.`);
+    this.look(op.name);
     return this.operationJson(op);
   }
 
-  /** CancelOperation: best effort, as on the service; a cancelled operation ends with CANCELLED and no change. */
+  /**
+   * CancelOperation: best effort, as on the service; a cancelled operation ends with CANCELLED and no change. A held
+   * operation only takes note, and ends cancelled when it is released.
+   */
   cancelOperation(name: string): JsonObject {
     const op = this.operations.get(name);
     if (!op) throw notFound(`Operation \`${name}\` not found.`);
-    if (!op.done) {
-      clearTimeout(op.timer);
-      op.done = true;
-      op.updateTime = now();
-      op.rollback();
-      op.error = { code: 1, message: 'Operation was cancelled.' };
-    }
+    if (this.holding) op.cancelRequested = !op.done;
+    else this.cancelNow(op);
     return {};
   }
 
@@ -977,12 +1020,19 @@ export class VertexState {
     return { models, endpoints, deployedModels, operationsInFlight };
   }
 
-  /** Finishes every operation in flight now (tests that do not want to wait). */
+  /** Finishes every operation in flight now (one whose cancel was asked for ends cancelled) and stops holding. */
   settle(): void {
-    for (const op of this.operations.values()) if (!op.done) this.complete(op);
+    this.holding = false;
+    for (const op of this.operations.values()) if (!op.done) this.finish(op);
   }
 
-  dispose(): void {
-    for (const op of this.operations.values()) clearTimeout(op.timer);
+  /** Back to empty: no resources, operations, injected failures or holding. */
+  reset(): void {
+    this.models.clear();
+    this.endpoints.clear();
+    this.operations.clear();
+    this.failures.clear();
+    this.trafficCounter = 0;
+    this.holding = false;
   }
 }
