@@ -1,0 +1,89 @@
+/**
+ * Watching the contract boundary: a registry whose providers are the real ones, wrapped so the
+ * suite sees every call (method, arguments, result) and can act at its start or its end — abort
+ * the run while a call is in flight, or hold a call until the test has looked at the emulator.
+ * Nothing is faked: every call goes through to the real provider and its real SDK.
+ */
+import type { Provider, ProviderModule, ProviderRegistry } from '../../src/core/provider.js';
+
+/** `read`, `deploy`…, and `artifacts.list`, `artifacts.upload`… for the store. */
+export type CallName = string;
+
+export interface ObservedCall {
+  name: CallName;
+  args: unknown[];
+  result?: unknown;
+  error?: unknown;
+}
+
+export interface Observer {
+  /** Before the real call starts (may wait). */
+  before?(name: CallName, args: unknown[]): void | Promise<void>;
+  /** Right after the real call started, before its answer (may not wait: the call is in flight). */
+  started?(name: CallName): void;
+  /** After the real call answered, before the caller sees the answer (may wait). */
+  after?(name: CallName, call: ObservedCall): void | Promise<void>;
+}
+
+export class CallLog {
+  readonly calls: ObservedCall[] = [];
+  names(): CallName[] {
+    return this.calls.map((c) => c.name);
+  }
+}
+
+export function observedRegistry(registry: ProviderRegistry, log: CallLog, observer: () => Observer): ProviderRegistry {
+  return {
+    ids: registry.ids,
+    defaultId: registry.defaultId,
+    descriptors: () => registry.descriptors(),
+    async module(id) {
+      const module = await registry.module(id);
+      const wrapped: ProviderModule = { ...module, connect: async (input) => wrapProvider(await module.connect(input), log, observer) };
+      return wrapped;
+    },
+  };
+}
+
+function wrapProvider(provider: Provider, log: CallLog, observer: () => Observer): Provider {
+  const artifacts = wrapObject(provider.artifacts, 'artifacts.', log, observer);
+  return new Proxy(provider, {
+    get(target, key, receiver) {
+      if (key === 'artifacts') return artifacts;
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function' || typeof key !== 'string') return value;
+      return wrapMethod(target, key, key, value as (...args: unknown[]) => Promise<unknown>, log, observer);
+    },
+  });
+}
+
+function wrapObject<T extends object>(object: T, prefix: string, log: CallLog, observer: () => Observer): T {
+  return new Proxy(object, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function' || typeof key !== 'string' || key === 'uri') return value;
+      return wrapMethod(target, key, `${prefix}${key}`, value as (...args: unknown[]) => Promise<unknown>, log, observer);
+    },
+  });
+}
+
+function wrapMethod(target: object, key: string, name: string, method: (...args: unknown[]) => Promise<unknown>, log: CallLog, observer: () => Observer) {
+  void key;
+  return async (...args: unknown[]) => {
+    const o = observer();
+    await o.before?.(name, args);
+    const call: ObservedCall = { name, args };
+    log.calls.push(call);
+    const pending = method.apply(target, args);
+    o.started?.(name);
+    try {
+      call.result = await pending;
+    } catch (error) {
+      call.error = error;
+      await o.after?.(name, call);
+      throw error;
+    }
+    await o.after?.(name, call);
+    return call.result;
+  };
+}
