@@ -45,30 +45,29 @@ export function observedRegistry(registry: ProviderRegistry, log: CallLog, obser
   };
 }
 
+/** The contract's asynchronous calls; anything else (`uri`, fields) passes through as it is. */
+const PROVIDER_CALLS = new Set(['read', 'deploy', 'status', 'invoke', 'promote', 'inventory', 'remove', 'list']);
+const STORE_CALLS = new Set(['list', 'upload', 'write', 'delete']);
+
 function wrapProvider(provider: Provider, log: CallLog, observer: () => Observer): Provider {
-  const artifacts = wrapObject(provider.artifacts, 'artifacts.', log, observer);
-  return new Proxy(provider, {
-    get(target, key, receiver) {
-      if (key === 'artifacts') return artifacts;
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== 'function' || typeof key !== 'string') return value;
-      return wrapMethod(target, key, key, value as (...args: unknown[]) => Promise<unknown>, log, observer);
-    },
-  });
+  const artifacts = wrap(provider.artifacts, STORE_CALLS, 'artifacts.', log, observer);
+  const wrapped = wrap(provider, PROVIDER_CALLS, '', log, observer);
+  return new Proxy(wrapped, { get: (target, key, receiver) => (key === 'artifacts' ? artifacts : Reflect.get(target, key, receiver)) });
 }
 
-function wrapObject<T extends object>(object: T, prefix: string, log: CallLog, observer: () => Observer): T {
+function wrap<T extends object>(object: T, calls: Set<string>, prefix: string, log: CallLog, observer: () => Observer): T {
   return new Proxy(object, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== 'function' || typeof key !== 'string' || key === 'uri') return value;
-      return wrapMethod(target, key, `${prefix}${key}`, value as (...args: unknown[]) => Promise<unknown>, log, observer);
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => Promise<unknown>;
+      if (typeof key !== 'string' || !calls.has(key)) return method.bind(target);
+      return wrapMethod(target, `${prefix}${key}`, method, log, observer);
     },
   });
 }
 
-function wrapMethod(target: object, key: string, name: string, method: (...args: unknown[]) => Promise<unknown>, log: CallLog, observer: () => Observer) {
-  void key;
+function wrapMethod(target: object, name: string, method: (...args: unknown[]) => Promise<unknown>, log: CallLog, observer: () => Observer) {
   return async (...args: unknown[]) => {
     const o = observer();
     await o.before?.(name, args);
