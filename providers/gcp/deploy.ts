@@ -29,19 +29,23 @@ import {
   smokeEndpointResource,
   versionResource,
 } from './names.js';
-import { keyOf, smokeKey, type Tracked } from './operations.js';
-import type { CallContext, EndpointInfo, ModelVersionInfo } from './rest.js';
+import { chainKey, keyOf, type Tracked } from './operations.js';
+import type { EndpointInfo, ModelVersionInfo } from './rest.js';
 import { ACCELERATORS } from './rules.js';
 import type { ContainerSpec, DeployModelRequest } from './sdk.js';
 import { assertOwned, logsHint, type Vertex } from './vertex.js';
 import { removeEndpoint } from './teardown.js';
 
+/**
+ * Returns once the first changes are under way (the version's upload and the endpoint's creation
+ * answered with their operations); the rest runs in the background as one chain per endpoint,
+ * which status() reports on and remove() waits for.
+ */
 export async function deploy(v: Vertex, t: Target, request: DeployRequest, ctx: ProviderContext): Promise<void> {
   const serving = servingOf(t.spec);
   const { revision } = request;
   const dm = deployedModelIdOf(revision);
-  const call: CallContext = ctx;
-  const [versions, existing] = await Promise.all([v.rest.listModelVersions(t.base, call), v.rest.getEndpoint(t.base, call)]);
+  const [versions, existing] = await Promise.all([v.rest.listModelVersions(t.base, ctx), v.rest.getEndpoint(t.base, ctx)]);
   if (versions.length > 0 && !versions.some((version) => isOwned(ownerOfLabels(version.labels), t))) {
     throw new ProviderError('ModelNotOwned', `Vertex AI model ${t.base} exists in ${v.rest.parent} but modeldeploy did not create it for ${t.name} (${t.stage})`, {
       category: 'conflict',
@@ -52,81 +56,114 @@ export async function deploy(v: Vertex, t: Target, request: DeployRequest, ctx: 
   const othersServe = Object.entries(existing?.trafficSplit ?? {}).some(([id, share]) => id !== dm && share > 0);
 
   // The version and the endpoint do not depend on each other: both operations run at once.
-  const model = ensureVersion(v, t, serving, request, versions, ctx);
-  const endpoint = existing ? Promise.resolve(existing) : createEndpoint(v, t, t.base, gcpLabels(t), endpointResource(t.base), ctx);
-  if (othersServe && request.reach) startSmoke(v, t, revision, model, ctx);
-  const [modelName, main] = await Promise.all([model, endpoint]);
-  if (!main.deployedModels.some((d) => d.id === dm)) {
+  const version = startVersion(v, t, serving, request, versions, ctx);
+  const endpoint = existing ? done(existing) : startEndpoint(v, t, t.base, gcpLabels(t), endpointResource(t.base), ctx);
+  const main = v.ops.chain(chainKey(t.base, revision), ctx, async (chain) => {
+    const [model, ep] = await abortable(Promise.all([version.ready, endpoint.ready]), chain.signal);
+    if (ep.deployedModels.some((d) => d.id === dm)) return;
     // Beside a serving model the new one comes in at 0% (an empty split leaves traffic alone).
-    const { started, done } = startDeploy(v, t, t.base, revision, modelName, othersServe ? {} : { '0': 100 }, ctx);
-    done.catch(() => undefined); // observed through status()
-    await started;
-  }
+    chain.signal.throwIfAborted();
+    await startDeploy(v, t, t.base, revision, model, othersServe ? {} : { '0': 100 }, chain).done;
+  });
+  main.catch(() => undefined); // observed through status()
+  if (othersServe && request.reach) startSmoke(v, t, revision, version.ready, ctx);
+  await Promise.all([version.started, endpoint.started]);
 }
 
-/** One model version per revision (alias r-<revision>), found again when an earlier run left it. */
-async function ensureVersion(v: Vertex, t: Target, serving: VertexServing, request: DeployRequest, versions: ModelVersionInfo[], ctx: ProviderContext): Promise<string> {
+/** `promise`, or the signal's reason as soon as it aborts (the work behind the promise goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** A change under way: `started` once its call answered, `ready` with its result once done. */
+interface Change<T> {
+  started: Promise<unknown>;
+  ready: Promise<T>;
+}
+
+function done<T>(value: T): Change<T> {
+  const ready = Promise.resolve(value);
+  return { started: ready, ready };
+}
+
+/** One model version per revision (alias r-<revision>), found again when an earlier run left it; `ready` names it. */
+function startVersion(v: Vertex, t: Target, serving: VertexServing, request: DeployRequest, versions: ModelVersionInfo[], ctx: ProviderContext): Change<string> {
   const { revision } = request;
   const alias = revisionName(revision);
-  let versionId = versions.find((version) => version.versionAliases.includes(alias))?.versionId;
-  if (versionId === undefined) {
-    const first = versions.length === 0;
-    const resource = first ? modelResource(t.base) : versionResource(t.base, alias, revision);
-    ctx.track(resource);
-    // Not abortable: an interrupted run still learns the operation it must cancel.
-    const upload = () =>
-      v.changes.uploadModel(
-        {
-          modelId: t.base,
-          parentModel: !first,
-          displayName: t.base,
-          description: `modeldeploy ${t.name} (${t.stage}), revision ${revision}`,
-          ...(serving.needsArtifact ? { artifactUri: request.artifact.uri } : {}),
-          containerSpec: containerSpec(t.spec, serving),
-          labels: gcpLabels(t, { [LABEL.revision]: revision }),
-          versionAliases: [alias],
-        },
-        { clock: ctx.clock },
-      );
-    const response = await v.ops.track(keyOf(resource), upload, { operation: 'upload model', subject: t.base }, ctx).done;
-    versionId = typeof response?.modelVersionId === 'string' ? response.modelVersionId : undefined;
+  const named = (versionId: string) => `${v.rest.modelName(t.base)}@${versionId}`;
+  const found = versions.find((version) => version.versionAliases.includes(alias));
+  if (found) return done(named(found.versionId));
+  const first = versions.length === 0;
+  const resource = first ? modelResource(t.base) : versionResource(t.base, alias, revision);
+  ctx.track(resource);
+  // Not abortable: an interrupted run still learns the operation it must cancel.
+  const upload = () =>
+    v.changes.uploadModel(
+      {
+        modelId: t.base,
+        parentModel: !first,
+        displayName: t.base,
+        description: `modeldeploy ${t.name} (${t.stage}), revision ${revision}`,
+        ...(serving.needsArtifact ? { artifactUri: request.artifact.uri } : {}),
+        containerSpec: containerSpec(t.spec, serving),
+        labels: gcpLabels(t, { [LABEL.revision]: revision }),
+        versionAliases: [alias],
+      },
+      { clock: ctx.clock },
+    );
+  const tracked = v.ops.track(keyOf(resource), upload, { operation: 'upload model', subject: t.base }, ctx);
+  const ready = tracked.done.then(async (response) => {
+    let versionId = typeof response?.modelVersionId === 'string' ? response.modelVersionId : undefined;
     versionId ??= (await v.rest.listModelVersions(t.base, ctx)).find((version) => version.versionAliases.includes(alias))?.versionId;
     if (versionId === undefined) throw new ProviderError('ModelVersionMissing', `model ${t.base} has no version ${alias} after its upload finished`, { category: 'failed' });
-  }
-  return `${v.rest.modelName(t.base)}@${versionId}`;
+    return named(versionId);
+  });
+  return { started: tracked.started, ready };
 }
 
-async function createEndpoint(v: Vertex, t: Target, id: string, labels: Record<string, string>, resource: Resource, ctx: ProviderContext): Promise<EndpointInfo> {
+/** Create an endpoint; one a concurrent or interrupted run created is adopted if it is ours. */
+function startEndpoint(v: Vertex, t: Target, id: string, labels: Record<string, string>, resource: Resource, ctx: ProviderContext): Change<EndpointInfo> {
   ctx.track(resource);
-  try {
-    await v.ops.track(keyOf(resource), () => v.changes.createEndpoint(id, labels, { clock: ctx.clock }), { operation: 'create endpoint', subject: id }, ctx).done;
-  } catch (error) {
-    // Created by a concurrent or interrupted run: adopted below if it is ours.
-    if (!(error instanceof ProviderError && canonicalStatus(error.cause) === 'ALREADY_EXISTS')) throw error;
-  }
-  const endpoint = await v.rest.getEndpoint(id, ctx);
-  if (!endpoint) throw new ProviderError('EndpointMissing', `endpoint ${id} does not exist after its creation finished`, { category: 'failed' });
-  assertOwned(v, t, endpoint);
-  return endpoint;
+  const tracked = v.ops.track(keyOf(resource), () => v.changes.createEndpoint(id, labels, { clock: ctx.clock }), { operation: 'create endpoint', subject: id }, ctx);
+  const adopt = (error: unknown): undefined => {
+    if (error instanceof ProviderError && canonicalStatus(error.cause) === 'ALREADY_EXISTS') return undefined;
+    throw error;
+  };
+  const ready = tracked.done.then(() => undefined, adopt).then(async () => {
+    const endpoint = await v.rest.getEndpoint(id, ctx);
+    if (!endpoint) throw new ProviderError('EndpointMissing', `endpoint ${id} does not exist after its creation finished`, { category: 'failed' });
+    assertOwned(v, t, endpoint);
+    return endpoint;
+  });
+  return { started: tracked.started.then(() => undefined, adopt), ready };
 }
 
 /**
  * The smoke endpoint and the revision on it, in the background beside the main deploy: the
- * smoke endpoint exists to reach the new model at all. status() and remove() follow the chain.
+ * smoke endpoint exists to reach the new model at all.
  */
 function startSmoke(v: Vertex, t: Target, revision: string, model: Promise<string>, ctx: ProviderContext): void {
   const smokeId = smokeEndpointId(t.base, revision);
   const dm = deployedModelIdOf(revision);
-  const run = (async () => {
-    let smoke = await v.rest.getEndpoint(smokeId, ctx);
+  const run = v.ops.chain(chainKey(smokeId, revision), ctx, async (chain) => {
+    let smoke = await v.rest.getEndpoint(smokeId, chain);
     if (smoke) assertOwned(v, t, smoke);
-    const labels = gcpLabels(t, { [LABEL.revision]: revision, [LABEL.role]: 'smoke' });
-    smoke ??= await createEndpoint(v, t, smokeId, labels, smokeEndpointResource(smokeId, revision), ctx);
-    const modelName = await model;
-    if (!smoke.deployedModels.some((d) => d.id === dm)) await startDeploy(v, t, smokeId, revision, modelName, { '0': 100 }, ctx).done;
-  })();
-  run.catch(() => undefined);
-  v.ops.chain(smokeKey(smokeId), run);
+    else {
+      chain.signal.throwIfAborted();
+      const labels = gcpLabels(t, { [LABEL.revision]: revision, [LABEL.role]: 'smoke' });
+      smoke = await startEndpoint(v, t, smokeId, labels, smokeEndpointResource(smokeId, revision), chain).ready;
+    }
+    const modelName = await abortable(model, chain.signal);
+    if (smoke.deployedModels.some((d) => d.id === dm)) return;
+    chain.signal.throwIfAborted();
+    await startDeploy(v, t, smokeId, revision, modelName, { '0': 100 }, chain).done;
+  });
+  run.catch(() => undefined); // observed through status()
 }
 
 /** Start deployModel; the operation is followed in the background, for status() and remove(). */

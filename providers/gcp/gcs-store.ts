@@ -13,13 +13,17 @@
  * - Integrity: the SDK's CRC32C validation stays on (it hashes what it sends, compares with the
  *   crc32c the server reports and deletes the object on a mismatch). We only hand it a faster CRC32C
  *   (crc32c.ts) through its own `crc32cGenerator` option (bench/gcp-upload.mjs).
- * - Retries: `IdempotencyStrategy.RetryAlways`. The SDK's default (RetryConditional) turns retries
- *   OFF for every upload and delete that has no `ifGenerationMatch` precondition, and does it by
+ * - Retries: a resumable session is retried by the SDK itself (it asks the server for the offset and
+ *   carries on), with `IdempotencyStrategy.RetryAlways`: the SDK's default (RetryConditional) turns
+ *   retries OFF for every upload that has no `ifGenerationMatch` precondition, and does it by
  *   flipping `retryOptions.autoRetry` on the shared client while a call starts, which races with the
  *   uploads running beside it. Repeating our writes is harmless: artifact names are content
  *   addressed (a name always gets the same bytes), and deleting a gone object is success.
  *   `ifGenerationMatch: 0` would also turn retries on, but would refuse to replace a truncated object
- *   an earlier run left behind, which is exactly what a re-upload is for.
+ *   an earlier run left behind, which is exactly what a re-upload is for. Every other request (a
+ *   list page, a delete, a small write, a multipart upload) goes through a second client that does
+ *   not retry, and is repeated by the core's withRetry, request by request, at the pace every
+ *   provider uses: the SDK's own first wait is 2-3 s.
  */
 import { stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -75,7 +79,10 @@ type Interceptor = Storage['interceptors'][number];
 
 export class GcsStore {
   private constructor(
+    /** Retries by itself: for resumable sessions. */
     private readonly storage: Storage,
+    /** Retries nothing: for single requests, which the core's retry repeats. */
+    private readonly single: Storage,
     readonly bucket: string,
     private readonly location?: string,
   ) {}
@@ -91,32 +98,37 @@ export class GcsStore {
       authClient = new OAuth2Client();
       authClient.setCredentials({ access_token: options.accessToken });
     }
-    const storage = new gcs.Storage({
-      projectId: options.projectId,
-      ...(custom ? { apiEndpoint: custom } : {}),
-      ...(authClient ? { authClient } : {}),
-      crc32cGenerator: () => new FastCrc32c(),
-      retryOptions: { idempotencyStrategy: gcs.IdempotencyStrategy.RetryAlways },
-      userAgent: 'modeldeploy',
-    });
-    if (custom) {
-      // The SDK reads STORAGE_EMULATOR_HOST from process.env by itself and then calls the JSON API
-      // without its /storage/v1 prefix (uploads keep it). The endpoint we were given wins, whole.
-      storage.baseUrl = `${custom}/storage/v1`;
-      // To a custom endpoint the SDK sends no credentials, and `useAuthWithCustomEndpoint` does not
-      // reach resumable uploads in 7.22. So the token goes as a header on every request, and only
-      // over TLS (Private Service Connect) or to this machine: never in clear text over a network.
-      if (options.accessToken && safeForToken(custom)) {
-        const authorization = `Bearer ${options.accessToken}`;
-        storage.interceptors.push({
-          request: (reqOpts) => {
-            reqOpts.headers = { ...reqOpts.headers, Authorization: authorization };
-            return reqOpts as ReturnType<Interceptor['request']>;
-          },
-        });
+    const client = (retry: Storage['retryOptions']): Storage => {
+      const storage = new gcs.Storage({
+        projectId: options.projectId,
+        ...(custom ? { apiEndpoint: custom } : {}),
+        ...(authClient ? { authClient } : {}),
+        crc32cGenerator: () => new FastCrc32c(),
+        retryOptions: retry,
+        userAgent: 'modeldeploy',
+      });
+      if (custom) {
+        // The SDK reads STORAGE_EMULATOR_HOST from process.env by itself and then calls the JSON API
+        // without its /storage/v1 prefix (uploads keep it). The endpoint we were given wins, whole.
+        storage.baseUrl = `${custom}/storage/v1`;
+        // To a custom endpoint the SDK sends no credentials, and `useAuthWithCustomEndpoint` does not
+        // reach resumable uploads in 7.22. So the token goes as a header on every request, and only
+        // over TLS (Private Service Connect) or to this machine: never in clear text over a network.
+        if (options.accessToken && safeForToken(custom)) {
+          const authorization = `Bearer ${options.accessToken}`;
+          storage.interceptors.push({
+            request: (reqOpts) => {
+              reqOpts.headers = { ...reqOpts.headers, Authorization: authorization };
+              return reqOpts as ReturnType<Interceptor['request']>;
+            },
+          });
+        }
       }
-    }
-    return new GcsStore(storage, options.bucket, options.location);
+      return storage;
+    };
+    const retrying = client({ idempotencyStrategy: gcs.IdempotencyStrategy.RetryAlways });
+    const single = client({ autoRetry: false, idempotencyStrategy: gcs.IdempotencyStrategy.RetryNever });
+    return new GcsStore(retrying, single, options.bucket, options.location);
   }
 
   uri(prefix: string): string {
@@ -125,17 +137,14 @@ export class GcsStore {
 
   /** Every object under prefix, all pages. */
   async list(prefix: string): Promise<GcsObjectInfo[]> {
-    const bucket = this.storage.bucket(this.bucket);
+    const bucket = this.single.bucket(this.bucket);
     const out: GcsObjectInfo[] = [];
     let pageToken: string | undefined;
     do {
-      let response;
-      try {
-        response = await bucket.getFiles({ prefix, autoPaginate: false, ...(pageToken ? { pageToken } : {}) });
-      } catch (error) {
-        throw gcsError(error, { operation: 'list', subject: this.uri(prefix), location: this.location });
-      }
-      const [files, next] = response;
+      const token = pageToken;
+      const [files, next] = await this.request({ operation: 'list', subject: this.uri(prefix) }, undefined, () =>
+        bucket.getFiles({ prefix, autoPaginate: false, ...(token ? { pageToken: token } : {}) }),
+      );
       for (const f of files) out.push(objectInfo(f.name, f.metadata));
       pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
     } while (pageToken);
@@ -145,11 +154,22 @@ export class GcsStore {
   /** A small object in one request (a reference marker, a manifest). */
   async writeText(name: string, body: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    try {
-      await this.storage.bucket(this.bucket).file(name).save(body, { resumable: false, contentType: 'text/plain; charset=utf-8' });
-    } catch (error) {
-      throw gcsError(error, { operation: 'write', subject: this.uri(name), location: this.location });
-    }
+    const file = this.single.bucket(this.bucket).file(name);
+    await this.request({ operation: 'write', subject: this.uri(name) }, signal, () => file.save(body, { resumable: false, contentType: 'text/plain; charset=utf-8' }));
+  }
+
+  /** One request, repeated on throttling and 5xx by the core's retry; its failure mapped. */
+  private request<T>(where: { operation: string; subject: string }, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    return withRetry(
+      async () => {
+        try {
+          return await fn();
+        } catch (error) {
+          throw gcsError(error, { ...where, location: this.location });
+        }
+      },
+      { clock: systemClock, ...(signal ? { signal } : {}) },
+    );
   }
 
   /**
@@ -174,9 +194,9 @@ export class GcsStore {
     } catch (error) {
       throw new ProviderError('ArtifactUnreadable', `cannot read ${localPath}: ${(error as Error).message}`, { category: 'invalid', cause: error });
     }
-    const file = this.storage.bucket(this.bucket).file(name);
-    const retry = this.storage.retryOptions;
     const resumable = size > SINGLE_REQUEST_MAX;
+    const file = (resumable ? this.storage : this.single).bucket(this.bucket).file(name);
+    const retry = this.storage.retryOptions;
     let sent = -1;
     const progress = (n: number) => {
       if (n <= sent) return;
@@ -185,26 +205,20 @@ export class GcsStore {
     };
     const session: { uri?: string } = {};
     const where = { operation: 'upload', subject, location: this.location };
-    // Our own tries around the SDK's (see `retryable`), at the SDK's pace, on the core's retry.
+    // Our own tries (see `retryable`), on the core's retry.
     await withRetry(
       async () => {
         try {
           await this.attempt(file, localPath, size, resumable, session, options, progress);
         } catch (error) {
           if (signal?.aborted) throw abortReason(signal, error);
-          const again = retry.autoRetry !== false && retryable(error, retry, resumable, session.uri !== undefined);
+          const again = retryable(error, retry, resumable, session.uri !== undefined);
           // A session the server no longer knows is started anew; after a RangeError the SDK has just checked it.
           if (again && resumable && !(error instanceof RangeError)) delete session.uri;
           throw gcsError(error, where, { retryable: again });
         }
       },
-      {
-        clock: systemClock,
-        ...(signal ? { signal } : {}),
-        attempts: (retry.maxRetries ?? 3) + 1,
-        baseMs: (retry.retryDelayMultiplier ?? 2) * 1000,
-        maxMs: (retry.maxRetryDelay ?? 64) * 1000,
-      },
+      { clock: systemClock, ...(signal ? { signal } : {}), attempts: (retry.maxRetries ?? 3) + 1 },
     );
     const stored = file.metadata as { crc32c?: string } | undefined;
     if (options.crc32c !== undefined && stored?.crc32c !== undefined && stored.crc32c !== options.crc32c) {
@@ -251,16 +265,12 @@ export class GcsStore {
 
   /** Deletes the objects, a few at a time; one already gone counts as deleted. */
   async deleteAll(names: readonly string[], signal?: AbortSignal): Promise<void> {
-    const bucket = this.storage.bucket(this.bucket);
+    const bucket = this.single.bucket(this.bucket);
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let name = names[next++]; name !== undefined; name = names[next++]) {
         signal?.throwIfAborted();
-        try {
-          await bucket.file(name).delete({ ignoreNotFound: true });
-        } catch (error) {
-          throw gcsError(error, { operation: 'delete', subject: this.uri(name), location: this.location });
-        }
+        await this.request({ operation: 'delete', subject: this.uri(name) }, signal, () => bucket.file(name).delete({ ignoreNotFound: true }));
       }
     };
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, names.length) }, worker));

@@ -21,6 +21,8 @@ interface Pending {
   outcome: Outcome;
   /** Seen to end (done or failed), as opposed to our waiting being stopped. */
   ended: boolean;
+  /** For a chain: stop following it. */
+  stop?: () => void;
 }
 
 type WaitContext = Pick<ProviderContext, 'clock' | 'signal'>;
@@ -69,10 +71,16 @@ export class Operations {
     return { started, done };
   }
 
-  /** Follow a chain of calls (create, then deploy…) as one entry, for `remove` to wait on. */
-  chain(key: string, run: Promise<void>): void {
-    const entry: Pending = { started: Promise.resolve(undefined), done: run, outcome: { kind: 'running' }, ended: false };
-    run.then(
+  /**
+   * Run a chain of changes (create an endpoint, wait for the version, deploy…) in the background as
+   * one entry, with a signal of its own: ctx's, or `settle`'s, which stops it before a removal (what
+   * it started is then cancelled through its own entries).
+   */
+  chain(key: string, ctx: ProviderContext, run: (ctx: ProviderContext) => Promise<void>): Promise<void> {
+    const stop = new AbortController();
+    const done = run({ ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) });
+    const entry: Pending = { started: Promise.resolve(undefined), done, outcome: { kind: 'running' }, ended: false, stop: () => stop.abort(new Error('stopped: its resources are being removed')) };
+    done.then(
       () => {
         entry.outcome = { kind: 'done' };
         entry.ended = true;
@@ -83,6 +91,7 @@ export class Operations {
       },
     );
     this.pending.set(key, entry);
+    return done;
   }
 
   /** What this process knows of `key`: undefined when it started nothing there. */
@@ -106,11 +115,12 @@ export class Operations {
 
   /**
    * Before `remove` touches `key`: what this process started there is cancelled if it still runs,
-   * and waited for until it ends. Chains (keys of several calls) are waited for whole first.
+   * and waited for until it ends; a chain is stopped and waited for.
    */
   async settle(key: string, ctx: WaitContext): Promise<void> {
     const entry = this.pending.get(key);
     if (!entry) return;
+    entry.stop?.();
     const name = await entry.started.catch(() => undefined);
     if (!name) await entry.done.catch(() => undefined);
     else if (!entry.ended) await this.cancelAndWait(name, ctx);
@@ -145,7 +155,7 @@ export function keyOf(resource: Pick<Resource, 'type' | 'id'>): string {
   return `${resource.type}:${resource.id}`;
 }
 
-/** The key of the smoke endpoint's chain (create it, then deploy to it). */
-export function smokeKey(smokeId: string): string {
-  return `smoke:${smokeId}`;
+/** The key of a revision's chain of changes on one endpoint (create it, wait for the version, deploy). */
+export function chainKey(endpointId: string, revision: string): string {
+  return `chain:${endpointId}/${revision}`;
 }

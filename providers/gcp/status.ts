@@ -5,9 +5,9 @@
 import { ProviderError } from '../../src/core/errors.js';
 import type { Current, DeploymentSummary, EndpointState, InvokeRequest, InvokeResponse, InvokeTarget, ProviderContext, Target } from '../../src/core/provider.js';
 import { endpointNotFound, isOwned } from '../../src/core/target.js';
-import { VertexHttpError, toProviderError } from './errors.js';
+import { OperationFailedError, VertexHttpError, toProviderError } from './errors.js';
 import { LABEL, deployedModelIdOf, deployedModelResource, isSmoke, ownerOfLabels, revisionName, smokeEndpointId } from './names.js';
-import { keyOf, smokeKey, type Outcome } from './operations.js';
+import { chainKey, keyOf } from './operations.js';
 import type { EndpointInfo } from './rest.js';
 import { logsHint, servingRevision, type Vertex } from './vertex.js';
 
@@ -51,13 +51,13 @@ export async function revisionStatus(v: Vertex, t: Target, revision: string, ctx
   const dm = deployedModelIdOf(revision);
   const mainKey = keyOf(deployedModelResource(t.base, dm, revision));
   const waits: Array<[string, string]> = [
-    [mainKey, `deploying ${revisionName(revision)}`],
-    [smokeKey(smokeEndpointId(t.base, revision)), 'deploying to the smoke endpoint'],
+    [chainKey(t.base, revision), `deploying ${revisionName(revision)}`],
+    [chainKey(smokeEndpointId(t.base, revision), revision), 'deploying to the smoke endpoint'],
   ];
   for (const [key, detail] of waits) {
     const outcome = v.ops.outcome(key);
     if (outcome?.kind === 'running') return { state: 'pending', detail };
-    if (outcome?.kind === 'failed') return failedDeploy(v, t, outcome);
+    if (outcome?.kind === 'failed') return failedDeploy(v, t, outcome.error);
   }
   const endpoint = await v.rest.getEndpoint(t.base, ctx);
   if (!endpoint) return { state: 'failed', reason: `endpoint ${t.base} does not exist` };
@@ -69,9 +69,9 @@ export async function revisionStatus(v: Vertex, t: Target, revision: string, ctx
   return { state: 'ready', url: v.rest.predictUrl(endpoint) };
 }
 
-function failedDeploy(v: Vertex, t: Target, outcome: Extract<Outcome, { kind: 'failed' }>): EndpointState {
-  const { error } = outcome;
-  if (!(error instanceof ProviderError) || error.category === 'quota' || error.category === 'auth') throw error;
+/** An operation that ended in failure is the revision's failure; anything else (quota, credentials, a refused request) is thrown as it is. */
+function failedDeploy(v: Vertex, t: Target, error: unknown): EndpointState {
+  if (!(error instanceof ProviderError) || !(error.cause instanceof OperationFailedError) || error.category === 'quota' || error.category === 'auth') throw error;
   return { state: 'failed', reason: error.message, logsHint: error.hint ?? logsHint(v, t.base) };
 }
 

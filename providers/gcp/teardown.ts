@@ -17,13 +17,14 @@ import {
   isSmoke,
   modelResource,
   ownerOfLabels,
+  revisionName,
   revisionOf,
   smokeEndpointResource,
   versionResource,
 } from './names.js';
-import { keyOf, smokeKey } from './operations.js';
+import { keyOf } from './operations.js';
 import type { EndpointInfo } from './rest.js';
-import type { Vertex } from './vertex.js';
+import { servingRevision, type Vertex } from './vertex.js';
 
 /** Three independent reads, at once: the endpoint, the smoke endpoints (by label), the model's versions. */
 export async function inventory(v: Vertex, t: Target, ctx: ProviderContext): Promise<FoundResource[]> {
@@ -74,9 +75,10 @@ export async function remove(v: Vertex, t: Target, resource: Resource, ctx: Prov
 
 /** An endpoint and whatever is deployed on it; what this process still deploys there is cancelled first. */
 export async function removeEndpoint(v: Vertex, t: Target, resource: Resource, ctx: ProviderContext): Promise<void> {
-  if (resource.type === TYPE.smokeEndpoint) await v.ops.settle(smokeKey(resource.id), ctx);
-  await v.ops.settle(keyOf(resource), ctx);
+  // Stop following what this process still changes there, then cancel (and wait for) each operation.
+  await v.ops.settleUnder(`chain:${resource.id}/`, ctx);
   await v.ops.settleUnder(`${TYPE.deployedModel}:${resource.id}/`, ctx);
+  await v.ops.settle(keyOf(resource), ctx);
   const endpoint = await v.rest.getEndpoint(resource.id, ctx);
   if (!endpoint || !isOwned(ownerOfLabels(endpoint.labels), t)) return;
   for (const d of endpoint.deployedModels) await retryWhileBusy(ctx, v.polling, () => undeploy(v, t, resource.id, d.id, ctx));
@@ -92,7 +94,14 @@ async function removeVersion(v: Vertex, t: Target, resource: Resource, ctx: Prov
   const version = versions.find((candidate) => candidate.versionId === ref || candidate.versionAliases.includes(ref));
   if (!version || !isOwned(ownerOfLabels(version.labels), t)) return;
   if (versions.length === 1) return deleteModel(v, t, modelId, ctx);
-  if (version.versionAliases.includes('default')) return; // removed with the model
+  if (version.versionAliases.includes('default')) {
+    // Promoted, then rolled back: the default alias goes back to the version the endpoint serves.
+    const endpoint = await v.rest.getEndpoint(modelId, ctx);
+    const serving = endpoint ? servingRevision(endpoint) : undefined;
+    const heir = serving && versions.find((candidate) => candidate !== version && candidate.versionAliases.includes(revisionName(serving.revision)));
+    if (!heir) return; // removed with the model
+    await v.changes.mergeVersionAliases(modelId, heir.versionId, ['default'], ctx);
+  }
   await retryWhileBusy(ctx, v.polling, async () => {
     const op = await v.changes.deleteModelVersion(modelId, version.versionId, ctx);
     if (op) await v.ops.wait(op, { operation: 'delete model version', subject: resource.id }, ctx);

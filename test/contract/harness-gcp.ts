@@ -93,7 +93,7 @@ class GcpHarness implements ContractHarness {
     return [...this.served];
   }
 
-  calls(): EmulatorCall[] {
+  async calls(): Promise<EmulatorCall[]> {
     const { vertex, gcs } = this.fakes;
     const vertexCalls = vertex.requests.slice(this.marks.vertex).map((r): EmulatorCall => {
       const reads = r.method === 'GET' || r.rpc === 'PredictionService.Predict' || r.rpc === 'PredictionService.RawPredict';
@@ -109,7 +109,7 @@ class GcpHarness implements ContractHarness {
     return [...vertexCalls, ...gcsCalls];
   }
 
-  clearCalls(): void {
+  async clearCalls(): Promise<void> {
     const { vertex, gcs } = this.fakes;
     this.marks = { vertex: vertex.requests.length, gcs: gcs.requests.length };
   }
