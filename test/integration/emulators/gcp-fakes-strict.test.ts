@@ -51,14 +51,13 @@ describe('fake Vertex AI strictness', () => {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
+  /** An operation is finished by its first poll (nothing is held here): one GET, no waiting. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function waitOp(name: string, via: 'ui' | 'v1' = 'ui'): Promise<any> {
-    for (;;) {
-      const r = await call('GET', `/${via}/${name}`);
-      expect(r.status).toBe(200);
-      if (r.body.done) return r.body;
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    const r = await call('GET', `/${via}/${name}`);
+    expect(r.status).toBe(200);
+    expect(r.body.done, `${name} done on its first poll`).toBe(true);
+    return r.body;
   }
 
   async function model(displayName = 'm'): Promise<string> {
@@ -82,7 +81,7 @@ describe('fake Vertex AI strictness', () => {
   }
 
   beforeAll(async () => {
-    fake = await startFakeVertex({ projectId: 'test-project', delayMs: 20, deployDelayMs: 40 });
+    fake = await startFakeVertex({ projectId: 'test-project' });
   });
 
   afterAll(async () => {
@@ -223,8 +222,8 @@ describe('fake Vertex AI strictness', () => {
     ]);
   });
 
-  it('serves operations under /ui/ and /v1/, omits done while running, and cancels', async () => {
-    fake.setDelay(200, 200);
+  it('serves operations under /ui/ and /v1/: held, they omit done until settled (a cancel noted then ends them cancelled)', async () => {
+    fake.hold();
     try {
       const r = await call('POST', `/v1/${PARENT}/endpoints`, { displayName: 'ops' });
       expect(r.body).toEqual({
@@ -234,17 +233,39 @@ describe('fake Vertex AI strictness', () => {
       const running = await call('GET', `/v1/${r.body.name}`);
       expect(running.body.done).toBeUndefined();
       // A poll by project id finds the operation named with the project number.
-      expect((await call('GET', `/ui/${r.body.name.replace('123456789012', 'test-project')}`)).status).toBe(200);
-      const finished = await waitOp(r.body.name, 'v1');
-      expect(finished.response['@type']).toBe('type.googleapis.com/google.cloud.aiplatform.v1.Endpoint');
+      expect((await call('GET', `/ui/${r.body.name.replace('123456789012', 'test-project')}`)).body.done).toBeUndefined();
+      expect(fake.listing().operationsInFlight).toContainEqual({ name: r.body.name, kind: 'createEndpoint' });
+      // Held, the endpoint is not there yet, whoever looks.
+      const names = ((await call('GET', `/v1/${PARENT}/endpoints`)).body.endpoints ?? []).map((e: { displayName: string }) => e.displayName);
+      expect(names).not.toContain('ops');
       const second = await call('POST', `/v1/${PARENT}/endpoints`, { displayName: 'cancelled' });
       expect((await call('POST', `/ui/${second.body.name}:cancel`, {})).status).toBe(200);
-      expect((await call('GET', `/ui/${second.body.name}`)).body).toMatchObject({ done: true, error: { code: 1 } });
+      expect((await call('GET', `/ui/${second.body.name}`)).body.done).toBeUndefined();
+      fake.settle();
+      const finished = await waitOp(r.body.name, 'v1');
+      expect(finished.response['@type']).toBe('type.googleapis.com/google.cloud.aiplatform.v1.Endpoint');
+      expect((await call('GET', `/ui/${second.body.name}`)).body).toMatchObject({ done: true, error: { code: 1, message: 'Operation was cancelled.' } });
+      expect(fake.listing().endpoints.map((e) => e.displayName)).toContain('ops');
       expect(fake.listing().endpoints.map((e) => e.displayName)).not.toContain('cancelled');
-      expect((await call('GET', `/ui/${PARENT}/operations/42`)).body.error.status).toBe('NOT_FOUND');
     } finally {
-      fake.setDelay(20, 40);
+      fake.settle();
     }
+  });
+
+  it('without holding, finishes an operation on its first look: a poll of it, or a read of its resource; a cancel before that ends it cancelled', async () => {
+    const polled = await call('POST', `/v1/${PARENT}/endpoints`, { displayName: 'polled' });
+    expect((await call('GET', `/ui/${polled.body.name}`)).body).toMatchObject({ done: true, response: { displayName: 'polled' } });
+    const listed = await call('POST', `/v1/${PARENT}/endpoints`, { displayName: 'listed' });
+    const inFlight = () => fake.listing().operationsInFlight.map((o) => o.name);
+    expect(inFlight()).toContain(listed.body.name);
+    const endpoints = await call('GET', `/v1/${PARENT}/endpoints`, undefined, { query: `filter=${encodeURIComponent('display_name="listed"')}` });
+    expect(endpoints.body.endpoints.map((e: { displayName: string }) => e.displayName)).toEqual(['listed']);
+    expect(inFlight()).not.toContain(listed.body.name);
+    const cancelled = await call('POST', `/v1/${PARENT}/endpoints`, { displayName: 'cancelled-at-once' });
+    expect((await call('POST', `/ui/${cancelled.body.name}:cancel`, {})).status).toBe(200);
+    expect((await call('GET', `/ui/${cancelled.body.name}`)).body).toMatchObject({ done: true, error: { code: 1 } });
+    expect(fake.listing().endpoints.map((e) => e.displayName)).not.toContain('cancelled-at-once');
+    expect((await call('GET', `/ui/${PARENT}/operations/42`)).body.error.status).toBe('NOT_FOUND');
   });
 
   it('splits traffic, refuses to undeploy a model that still takes traffic, and keeps splits summing to 100', async () => {

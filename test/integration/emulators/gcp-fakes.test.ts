@@ -136,14 +136,13 @@ describe('fake Vertex AI with the real @google-cloud/aiplatform v1 clients (REST
   const PROJECT = 'test-project';
   const PARENT = `projects/${PROJECT}/locations/us-central1`;
   const IMAGE = 'us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest';
-  const DEPLOY_DELAY = 300;
   let fake: FakeVertex;
   let models: v1.ModelServiceClient;
   let endpoints: v1.EndpointServiceClient;
   let prediction: v1.PredictionServiceClient;
 
   beforeAll(async () => {
-    fake = await startFakeVertex({ projectId: PROJECT, delayMs: 40, deployDelayMs: DEPLOY_DELAY });
+    fake = await startFakeVertex({ projectId: PROJECT });
     const options = vertexClientOptions(fake);
     models = new v1.ModelServiceClient(options);
     endpoints = new v1.EndpointServiceClient(options);
@@ -190,7 +189,7 @@ describe('fake Vertex AI with the real @google-cloud/aiplatform v1 clients (REST
     const [byLabel] = await endpoints.listEndpoints({ parent: PARENT, filter: 'labels.managed-by=modeldeploy' });
     expect(byLabel.map((e) => e.name)).toEqual([endpoint]);
 
-    const started = Date.now();
+    fake.hold();
     const [deployOp] = await endpoints.deployModel({
       endpoint,
       deployedModel: {
@@ -201,8 +200,10 @@ describe('fake Vertex AI with the real @google-cloud/aiplatform v1 clients (REST
       trafficSplit: { '0': 100 },
     });
     expect(fake.listing().operationsInFlight).toEqual([{ name: deployOp.name, kind: 'deployModel' }]);
+    // Held, the deployed model is not there (nor its traffic) until the operation is released.
+    expect((await endpoints.getEndpoint({ name: endpoint }))[0].deployedModels).toEqual([]);
+    fake.settle();
     const [deployed] = await deployOp.promise();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(DEPLOY_DELAY - 20);
     const deployedId = deployed.deployedModel?.id as string;
     expect(deployedId).toMatch(/^\d+$/);
     // The SDK sent the accelerator enum as an integer (enum-encoding=int) and the fake read it back as NVIDIA_TESLA_T4.
