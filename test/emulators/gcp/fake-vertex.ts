@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -162,6 +163,8 @@ interface Route {
 
 export class FakeVertex {
   readonly state: VertexState;
+  /** Emits `response` with each recorded request once its answer is sent (its status set). */
+  readonly events = new EventEmitter<{ response: [RecordedVertexRequest] }>();
   readonly requests: RecordedVertexRequest[] = [];
   readonly predictCalls: PredictCall[] = [];
   readonly projectId: string;
@@ -249,9 +252,9 @@ export class FakeVertex {
     this.dropped.push(rpcName);
   }
 
-  /** Long-running operations stay in progress until `settle()` (a cancel is noted, and ends them cancelled then). */
-  hold(): void {
-    this.state.hold();
+  /** Long-running operations (of these kinds, or all) stay in progress until `settle()` (a cancel is noted, and ends them cancelled then). */
+  hold(kinds?: readonly OperationKind[]): void {
+    this.state.hold(kinds);
   }
 
   /** Finish every operation in progress and stop holding: without holding, an operation finishes on its first look. */
@@ -317,6 +320,7 @@ export class FakeVertex {
     };
     res.once('finish', () => {
       record.status = res.statusCode;
+      if (!url.pathname.startsWith('/__fake/')) this.events.emit('response', record);
     });
     try {
       if (url.pathname.startsWith('/__fake/')) {
@@ -718,7 +722,7 @@ export class FakeVertex {
       return this.send(res, 200, {});
     }
     if (method === 'POST' && path === 'hold') {
-      this.hold();
+      this.hold(Array.isArray(body.kinds) ? (body.kinds as OperationKind[]) : undefined);
       return this.send(res, 200, {});
     }
     if (method === 'POST' && path === 'settle') {

@@ -220,7 +220,8 @@ export class VertexState {
   private readonly operations = new Map<string, OperationRecord>();
   private readonly failures = new Map<OperationKind, InjectedFailure[]>();
   private trafficCounter = 0;
-  private holding = false;
+  /** Kinds of operation held in progress; `all` for every kind. */
+  private holding: Set<OperationKind> | 'all' | undefined;
 
   constructor(readonly options: VertexStateOptions) {}
 
@@ -250,9 +251,13 @@ export class VertexState {
     this.failures.set(kind, queue);
   }
 
-  /** From now on, operations stay in progress (and cancelled ones are only marked) until `settle()`. */
-  hold(): void {
-    this.holding = true;
+  /** From now on, operations (of these kinds, or all) stay in progress, and a cancel is only noted, until `settle()`. */
+  hold(kinds?: readonly OperationKind[]): void {
+    this.holding = kinds ? new Set(kinds) : 'all';
+  }
+
+  private held(op: OperationRecord): boolean {
+    return this.holding === 'all' || (this.holding?.has(op.kind) ?? false);
   }
 
   // ---- operations ----------------------------------------------------------------------------------------------
@@ -306,9 +311,8 @@ export class VertexState {
    * finishes now. `prefix` is a resource name, or a collection ending with '/'.
    */
   look(prefix: string): void {
-    if (this.holding) return;
     for (const op of this.operations.values()) {
-      if (!op.done && (op.resource === prefix || op.name === prefix || (prefix.endsWith('/') && op.resource.startsWith(prefix)))) this.finish(op);
+      if (!op.done && !this.held(op) && (op.resource === prefix || op.name === prefix || (prefix.endsWith('/') && op.resource.startsWith(prefix)))) this.finish(op);
     }
   }
 
@@ -371,7 +375,7 @@ export class VertexState {
   cancelOperation(name: string): JsonObject {
     const op = this.operations.get(name);
     if (!op) throw notFound(`Operation \`${name}\` not found.`);
-    if (this.holding) op.cancelRequested = !op.done;
+    if (this.held(op)) op.cancelRequested = !op.done;
     else this.cancelNow(op);
     return {};
   }
@@ -1022,7 +1026,7 @@ export class VertexState {
 
   /** Finishes every operation in flight now (one whose cancel was asked for ends cancelled) and stops holding. */
   settle(): void {
-    this.holding = false;
+    this.holding = undefined;
     for (const op of this.operations.values()) if (!op.done) this.finish(op);
   }
 
@@ -1033,6 +1037,6 @@ export class VertexState {
     this.operations.clear();
     this.failures.clear();
     this.trafficCounter = 0;
-    this.holding = false;
+    this.holding = undefined;
   }
 }
