@@ -1,5 +1,5 @@
 // Upload of a large artifact to the strict GCS fake (test/emulators/gcp, in its own process, objects
-// in temp files) on loopback: modeldeploy's uploader (providers/gcp/storage.ts: a resumable session,
+// in temp files) on loopback: modeldeploy's uploader (providers/gcp/gcs-store.ts: a resumable session,
 // one streaming PUT read from disk, the SDK's CRC32C check with a faster CRC32C) next to plain
 // uploads of the same file with the same SDK (@google-cloud/storage 7.22): `bucket.upload()` with its
 // defaults, and the SDK's chunked resumable mode at two chunk sizes. Each variant runs in its own
@@ -55,7 +55,7 @@ const chunked = (chunkMiB) => ({
   code: `
     const { createReadStream } = await import('node:fs');
     const { pipeline } = await import('node:stream/promises');
-    const { FastCrc32c } = await import(${JSON.stringify(path.join(root, 'dist/providers/gcp/storage.js'))});
+    const { FastCrc32c } = await import(${JSON.stringify(path.join(root, 'dist/providers/gcp/crc32c.js'))});
     const fast = new Storage({ apiEndpoint: ${JSON.stringify(gcsUrl)}, projectId: 'bench', crc32cGenerator: () => new FastCrc32c() }).bucket('bench');
     const t = performance.now();
     await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), fast.file('c${chunkMiB}/weights.bin').createWriteStream({ resumable: true, chunkSize: ${chunkMiB} * 1024 * 1024 }));
@@ -66,7 +66,7 @@ const variants = [
   {
     name: 'modeldeploy GcsStore (one streaming PUT)',
     code: `
-      const { GcsStore } = await import(${JSON.stringify(path.join(root, 'dist/providers/gcp/storage.js'))});
+      const { GcsStore } = await import(${JSON.stringify(path.join(root, 'dist/providers/gcp/gcs-store.js'))});
       const store = await GcsStore.connect({ bucket: 'bench', projectId: 'bench', apiEndpoint: ${JSON.stringify(gcsUrl)} });
       let last = 0;
       const t = performance.now();

@@ -14,6 +14,7 @@ import { Transform } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/core/errors.js';
+import { GcsArtifacts } from '../../providers/gcp/artifacts.js';
 import { FastCrc32c } from '../../providers/gcp/crc32c.js';
 import { gcsError } from '../../providers/gcp/gcs-errors.js';
 import { GcsStore } from '../../providers/gcp/gcs-store.js';
@@ -310,6 +311,25 @@ describe('uploads', () => {
     expect(fake.object(BUCKET, 'm/4/config.json')).toBeUndefined();
     await store.uploadFile('m/4/config.json', small.path, { crc32c: small.crc32c });
     expectStored('m/4/config.json', small);
+  });
+});
+
+describe('the core\'s ArtifactStore over the bucket', () => {
+  it('lists keys with their size and recorded sha256, uploads, writes a marker, deletes (gone is fine), and names gs:// addresses', async () => {
+    const artifacts = new GcsArtifacts({ bucket: BUCKET, project: 'test-project', region: 'us-central1', storageEndpoint: fake.url });
+    const ctx = { signal: new AbortController().signal };
+    const seen: number[] = [];
+    await artifacts.upload('a/1/weights.bin', { path: big.path, bytes: big.size, sha256: 'f'.repeat(64) }, { ...ctx, onProgress: (n) => seen.push(n) });
+    await artifacts.write('a/refs/prod/1', '{"stage":"prod"}\n', ctx);
+    expect(await artifacts.list('a/', ctx)).toEqual([
+      { key: 'a/1/weights.bin', bytes: big.size, sha256: 'f'.repeat(64) },
+      { key: 'a/refs/prod/1', bytes: 17 },
+    ]);
+    expect(seen.at(-1)).toBe(big.size);
+    expect(artifacts.uri('a/1/')).toBe(`gs://${BUCKET}/a/1/`);
+    await artifacts.delete(['a/1/weights.bin', 'a/refs/prod/1', 'a/never-there'], ctx);
+    await artifacts.delete([], ctx);
+    expect(await artifacts.list('a/', ctx)).toEqual([]);
   });
 });
 
