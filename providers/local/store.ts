@@ -28,7 +28,6 @@ export interface RevisionRecord {
   pid: number;
   port: number;
   sha256: string;
-  command: string[];
   logFile: string;
   startedAt: number;
   startupMs: number;

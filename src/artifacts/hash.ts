@@ -4,9 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact, ArtifactFile } from '../core/artifact.js';
+import { UsageError } from '../core/errors.js';
+import { scanModelFolder } from './scan.js';
 
 const CACHE_VERSION = 1;
 
@@ -38,15 +40,16 @@ export class HashCache {
     return cache;
   }
 
-  async hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  async hashFile(file: string, onBytes: (n: number) => void = () => undefined): Promise<{ sha256: string; bytes: number }> {
     const info = await stat(file);
     const cached = this.entries.get(file);
     if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs && cached.ino === info.ino) {
       this.hits++;
+      onBytes(info.size);
       return { sha256: cached.sha256, bytes: info.size };
     }
     this.misses++;
-    const sha256 = await sha256File(file);
+    const sha256 = await sha256File(file, onBytes);
     // If the file changed while we read it, do not cache a hash of a mix of both versions.
     const after = await stat(file);
     if (after.size === info.size && after.mtimeMs === info.mtimeMs) {
@@ -66,37 +69,27 @@ export class HashCache {
   }
 }
 
-export async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string, onBytes: (n: number) => void = () => undefined): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    onBytes((chunk as Buffer).length);
+  }
   return hash.digest('hex');
 }
 
-/** Every regular file under dir, sorted, with '/'-separated relative paths. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(rel: string): Promise<void> {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
-    for (const entry of entries) {
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile()) out.push(child);
-      else if (entry.isSymbolicLink()) {
-        const info = await stat(path.join(dir, child));
-        if (info.isFile()) out.push(child);
-        else if (info.isDirectory()) await walk(child);
-      }
-    }
-  }
-  await walk('');
-  return out.sort();
-}
-
-/** Hash a model file or directory into an Artifact. */
-export async function hashArtifact(modelPath: string, cache: HashCache): Promise<Artifact> {
+/** Hash a model file or directory into an Artifact; `onBytes` hears of every chunk hashed (or found in the cache). */
+export async function hashArtifact(modelPath: string, cache: HashCache, onBytes?: (n: number) => void): Promise<Artifact> {
   const info = await stat(modelPath);
   const root = info.isDirectory() ? modelPath : path.dirname(modelPath);
-  const relPaths = info.isDirectory() ? await listFiles(modelPath) : [path.basename(modelPath)];
+  let relPaths = [path.basename(modelPath)];
+  if (info.isDirectory()) {
+    const scan = await scanModelFolder(modelPath);
+    if (scan.problems.length > 0) {
+      throw new UsageError('ModelFolderInvalid', `${modelPath}: ${scan.problems.join('; ')}`, { hint: 'remove or replace those files: only regular files inside the model folder are uploaded' });
+    }
+    relPaths = scan.files;
+  }
   const files: ArtifactFile[] = [];
   // Two at a time: enough to overlap I/O with hashing on a 2-core machine.
   let next = 0;
@@ -104,7 +97,7 @@ export async function hashArtifact(modelPath: string, cache: HashCache): Promise
     while (next < relPaths.length) {
       const index = next++;
       const rel = relPaths[index] as string;
-      const { sha256, bytes } = await cache.hashFile(path.join(root, rel));
+      const { sha256, bytes } = await cache.hashFile(path.join(root, rel), onBytes);
       files[index] = { path: rel, bytes, sha256 };
     }
   };
