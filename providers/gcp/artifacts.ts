@@ -1,18 +1,33 @@
 /**
  * The core's ArtifactStore over the deployment's Cloud Storage bucket. The core lays artifacts
- * out, diffs and retires them; this says how an object is listed, streamed up, written and
- * deleted. The Storage SDK loads on the first call, not at connect.
+ * out, diffs and retires them; this says how an object is listed (over REST: gcs-list.ts),
+ * streamed up, written and deleted (through the Storage SDK, loaded on the first of those).
  */
 import type { ArtifactStore, LocalFile, StoreContext, StoredObject } from '../../src/core/provider.js';
-import type { GcpConnection } from './connection.js';
+import type { GcpConnection, TokenSource } from './connection.js';
+import { listObjects, safeForToken, type GcsListTarget } from './gcs-list.js';
 import type { GcsStore } from './gcs-store.js';
 
 export class GcsArtifacts implements ArtifactStore {
   /** Files uploaded at once: each is one streaming request with bounded memory (gcs-store.ts). */
   readonly concurrency = 4;
   private store?: Promise<GcsStore>;
+  private readonly listing: GcsListTarget;
 
-  constructor(private readonly conn: Pick<GcpConnection, 'bucket' | 'project' | 'region' | 'storageEndpoint' | 'accessToken'>) {}
+  /** `token`: the connection's (its access token, or Application Default Credentials). */
+  constructor(
+    private readonly conn: Pick<GcpConnection, 'bucket' | 'project' | 'region' | 'storageEndpoint' | 'accessToken'>,
+    token: TokenSource,
+  ) {
+    const custom = conn.storageEndpoint;
+    this.listing = {
+      bucket: conn.bucket,
+      location: conn.region,
+      ...(custom ? { apiEndpoint: custom } : {}),
+      // An emulator gets a token only when one is set, and only over TLS or on this machine (as gcs-store.ts does).
+      token: custom === undefined ? token : conn.accessToken && safeForToken(custom) ? token : async () => undefined,
+    };
+  }
 
   uri(key: string): string {
     return `gs://${this.conn.bucket}/${key}`;
@@ -20,7 +35,7 @@ export class GcsArtifacts implements ArtifactStore {
 
   async list(prefix: string, ctx: StoreContext): Promise<StoredObject[]> {
     ctx.signal.throwIfAborted();
-    const objects = await (await this.connected()).list(prefix);
+    const objects = await listObjects(this.listing, prefix, ctx.signal);
     return objects.map((o) => ({ key: o.name, bytes: o.size, ...(o.metadata.sha256 ? { sha256: o.metadata.sha256 } : {}) }));
   }
 

@@ -35,6 +35,9 @@ import { ProviderError } from '../../src/core/errors.js';
 import { withRetry } from '../../src/core/retry.js';
 import { FastCrc32c } from './crc32c.js';
 import { NETWORK, gcsError, statusOf, type StorageErrorLike } from './gcs-errors.js';
+import { listObjects, safeForToken, type GcsListTarget, type GcsObjectInfo } from './gcs-list.js';
+
+export type { GcsObjectInfo } from './gcs-list.js';
 
 /** Files up to this size go in one multipart request; larger ones through a resumable session. */
 export const SINGLE_REQUEST_MAX = 8 * 1024 * 1024;
@@ -42,14 +45,6 @@ export const SINGLE_REQUEST_MAX = 8 * 1024 * 1024;
 const DELETE_CONCURRENCY = 8;
 /** Read size from disk: fewer, larger writes into the SDK's stream pipeline. */
 const READ_CHUNK = 1024 * 1024;
-
-export interface GcsObjectInfo {
-  name: string;
-  size: number;
-  crc32c?: string;
-  md5Hash?: string;
-  metadata: Record<string, string>;
-}
 
 export interface GcsConnectOptions {
   bucket: string;
@@ -83,6 +78,8 @@ export class GcsStore {
     private readonly storage: Storage,
     /** Retries nothing: for single requests, which the core's retry repeats. */
     private readonly single: Storage,
+    /** Listing goes over REST (gcs-list.ts). */
+    private readonly listing: GcsListTarget,
     readonly bucket: string,
     private readonly location?: string,
   ) {}
@@ -128,27 +125,24 @@ export class GcsStore {
     };
     const retrying = client({ idempotencyStrategy: gcs.IdempotencyStrategy.RetryAlways });
     const single = client({ autoRetry: false, idempotencyStrategy: gcs.IdempotencyStrategy.RetryNever });
-    return new GcsStore(retrying, single, options.bucket, options.location);
+    const token = options.accessToken && (custom === undefined || safeForToken(custom)) ? options.accessToken : undefined;
+    const listing: GcsListTarget = {
+      bucket: options.bucket,
+      ...(custom ? { apiEndpoint: custom } : {}),
+      ...(options.location ? { location: options.location } : {}),
+      // Without a token: an emulator gets none (as from the SDK); Google gets the SDK's own credentials.
+      token: token ? async () => token : custom ? async () => undefined : async () => (await retrying.authClient.getAccessToken()) ?? undefined,
+    };
+    return new GcsStore(retrying, single, listing, options.bucket, options.location);
   }
 
   uri(prefix: string): string {
     return `gs://${this.bucket}/${prefix}`;
   }
 
-  /** Every object under prefix, all pages. */
-  async list(prefix: string): Promise<GcsObjectInfo[]> {
-    const bucket = this.single.bucket(this.bucket);
-    const out: GcsObjectInfo[] = [];
-    let pageToken: string | undefined;
-    do {
-      const token = pageToken;
-      const [files, next] = await this.request({ operation: 'list', subject: this.uri(prefix) }, undefined, () =>
-        bucket.getFiles({ prefix, autoPaginate: false, ...(token ? { pageToken: token } : {}) }),
-      );
-      for (const f of files) out.push(objectInfo(f.name, f.metadata));
-      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
-    } while (pageToken);
-    return out;
+  /** Every object under prefix, all pages (over REST). */
+  list(prefix: string, signal?: AbortSignal): Promise<GcsObjectInfo[]> {
+    return listObjects(this.listing, prefix, signal);
   }
 
   /** A small object in one request (a reference marker, a manifest). */
@@ -300,25 +294,3 @@ function abortReason(signal: AbortSignal, error: unknown): unknown {
   return signal.reason instanceof Error ? signal.reason : error;
 }
 
-function objectInfo(name: string, m: { size?: string | number; crc32c?: string; md5Hash?: string; metadata?: Record<string, unknown> | null }): GcsObjectInfo {
-  const metadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.metadata ?? {})) {
-    if (v !== null && v !== undefined) metadata[k] = typeof v === 'string' ? v : String(v);
-  }
-  return {
-    name,
-    size: Number(m.size ?? 0),
-    ...(m.crc32c ? { crc32c: m.crc32c } : {}),
-    ...(m.md5Hash ? { md5Hash: m.md5Hash } : {}),
-    metadata,
-  };
-}
-
-function safeForToken(endpoint: string): boolean {
-  try {
-    const url = new URL(endpoint);
-    return url.protocol === 'https:' || /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(url.hostname);
-  } catch {
-    return false;
-  }
-}

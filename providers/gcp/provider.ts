@@ -20,7 +20,7 @@ import type {
   Target,
 } from '../../src/core/provider.js';
 import { GcsArtifacts } from './artifacts.js';
-import type { GcpConnection } from './connection.js';
+import { tokenSource, type GcpConnection } from './connection.js';
 import { deploy, promote } from './deploy.js';
 import { endpointStatus, invoke, list, read, revisionStatus } from './status.js';
 import { inventory, remove } from './teardown.js';
@@ -33,9 +33,11 @@ export class VertexProvider implements Provider {
 
   /** Builds no client and makes no call. */
   constructor(conn: GcpConnection) {
+    // One token source for Vertex and the bucket: Application Default Credentials load once.
+    const token = tokenSource(conn.accessToken);
     this.polling = conn.polling;
-    this.artifacts = new GcsArtifacts(conn);
-    this.vertex = vertexOf(conn);
+    this.artifacts = new GcsArtifacts(conn, token);
+    this.vertex = vertexOf(conn, token);
   }
 
   read(t: Target, ctx: ProviderContext): Promise<Current | undefined> {

@@ -4,7 +4,7 @@
  */
 import type { Polling, Target } from '../../src/core/provider.js';
 import { isOwned, notOwnedError } from '../../src/core/target.js';
-import { tokenSource, type GcpConnection } from './connection.js';
+import type { GcpConnection, TokenSource } from './connection.js';
 import { Operations } from './operations.js';
 import { VertexRest, type EndpointInfo } from './rest.js';
 import { VertexChanges } from './sdk.js';
@@ -18,8 +18,8 @@ export interface Vertex {
 }
 
 /** Builds no client and makes no call. */
-export function vertexOf(conn: GcpConnection): Vertex {
-  const rest = new VertexRest({ project: conn.project, location: conn.region, baseUrl: conn.apiBase }, tokenSource(conn.accessToken));
+export function vertexOf(conn: GcpConnection, token: TokenSource): Vertex {
+  const rest = new VertexRest({ project: conn.project, location: conn.region, baseUrl: conn.apiBase }, token);
   return { rest, changes: new VertexChanges(rest), ops: new Operations(rest, conn.polling), polling: conn.polling };
 }
 

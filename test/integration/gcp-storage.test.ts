@@ -316,7 +316,7 @@ describe('uploads', () => {
 
 describe('the core\'s ArtifactStore over the bucket', () => {
   it('lists keys with their size and recorded sha256, uploads, writes a marker, deletes (gone is fine), and names gs:// addresses', async () => {
-    const artifacts = new GcsArtifacts({ bucket: BUCKET, project: 'test-project', region: 'us-central1', storageEndpoint: fake.url });
+    const artifacts = new GcsArtifacts({ bucket: BUCKET, project: 'test-project', region: 'us-central1', storageEndpoint: fake.url }, async () => 'never-sent-to-an-emulator');
     const ctx = { signal: new AbortController().signal };
     const seen: number[] = [];
     await artifacts.upload('a/1/weights.bin', { path: big.path, bytes: big.size, sha256: 'f'.repeat(64) }, { ...ctx, onProgress: (n) => seen.push(n) });
