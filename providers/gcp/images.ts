@@ -328,7 +328,10 @@ function custom(spec: DeploymentSpec, imageUri: string, hubId: string | undefine
   };
 }
 
-/** The Hub id of an hf:// model; throws for URIs Vertex cannot read. */
+/**
+ * The Hub id of an hf:// model. Other schemes than gs:// and hf:// never get here: the core
+ * refuses them at validate (capabilities.artifactSchemes).
+ */
 function hubModel(spec: DeploymentSpec): string | undefined {
   const uri = spec.model.uri;
   if (uri === undefined) return undefined;
@@ -337,17 +340,11 @@ function hubModel(spec: DeploymentSpec): string | undefined {
     if (!GCS_URI.test(uri)) throw new GcpServingError(`"${uri}" is not a Cloud Storage folder`, ['model', 'uri'], 'gs://<bucket>/<folder>/ (the folder holding the model files)');
     return undefined;
   }
-  if (scheme === 'hf') {
-    const id = uri.slice('hf://'.length);
-    if (spec.model.framework !== 'huggingface') {
-      throw new GcpServingError(`hf:// models are served by Hugging Face TGI: this is framework ${spec.model.framework}`, ['model', 'uri'], 'set framework: huggingface');
-    }
-    if (!HUB_ID.test(id)) throw new GcpServingError(`"${uri}" is not a Hugging Face model id`, ['model', 'uri'], 'hf://<org>/<model>, e.g. hf://Qwen/Qwen2.5-1.5B-Instruct');
-    return id;
+  if (scheme !== 'hf') return undefined;
+  const id = uri.slice('hf://'.length);
+  if (spec.model.framework !== 'huggingface') {
+    throw new GcpServingError(`hf:// models are served by Hugging Face TGI: this is framework ${spec.model.framework}`, ['model', 'uri'], 'set framework: huggingface');
   }
-  throw new GcpServingError(
-    `Vertex AI cannot read ${scheme}:// models: artifactUri must be a Cloud Storage folder`,
-    ['model', 'uri'],
-    'use model.path (uploaded to gcp.bucket) or a gs:// folder',
-  );
+  if (!HUB_ID.test(id)) throw new GcpServingError(`"${uri}" is not a Hugging Face model id`, ['model', 'uri'], 'hf://<org>/<model>, e.g. hf://Qwen/Qwen2.5-1.5B-Instruct');
+  return id;
 }

@@ -80,7 +80,7 @@ describe('Vertex AI serving containers', () => {
     expect(servingError(spec({ model: { framework: 'sklearn', version: '0.9' } })).path).toEqual(['model', 'version']);
     expect(servingError(spec({ model: { framework: 'xgboost' }, instance: { accelerator: { type: 'nvidia-tesla-t4', count: 1 } } })).path).toEqual(['instance', 'accelerator']);
     expect(servingError(spec({ model: { framework: 'huggingface', uri: 'hf://org/m' } })).message).toContain('needs a GPU');
-    expect(servingError(spec({ model: { uri: 's3://b/m/' } })).path).toEqual(['model', 'uri']);
+    expect(servingError(spec({ model: { uri: 'gs://b' } })).path).toEqual(['model', 'uri']);
     expect(servingError(spec({ model: { framework: 'custom', image: 'x/y:1' }, env: { AIP_HTTP_PORT: '99999' } })).path).toEqual(['env', 'AIP_HTTP_PORT']);
   });
 });
