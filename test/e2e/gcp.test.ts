@@ -200,7 +200,10 @@ describe('provider gcp through the CLI, against the strict Vertex AI and Cloud S
   });
 
   it('a bucket that does not exist: exit 3 with the command that creates it in the region, before any Vertex AI change', async () => {
-    const run = await cli(['up'], { env: { ...env(), MODELDEPLOY_BUCKET: 'no-such-bucket' } });
+    // Written into deploy.yaml: a value read from the environment is masked in what modeldeploy prints.
+    const yaml = await readFile(example.deployFile, 'utf8');
+    await writeFile(example.deployFile, yaml.replace(/bucket: .*/, 'bucket: no-such-bucket'));
+    const run = await cli(['up']);
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toContain('hint: Bucket no-such-bucket does not exist. Create it in the region you deploy to: `gcloud storage buckets create gs://no-such-bucket --location=us-central1`');
     expect(vertex.requests.filter((r) => r.method !== 'GET')).toEqual([]);
