@@ -12,6 +12,7 @@ import type {
   FakeResponse,
   FaultKind,
   FaultSpec,
+  Operation,
   RequestContext,
   SeedWorkspace,
   WorkspaceRecord,
@@ -30,8 +31,6 @@ export const DEFAULT_API_VERSIONS = ['2022-10-01', '2023-04-01', '2023-10-01', '
 export interface FakeAzureMlOptions {
   subscriptionId?: string;
   tenantId?: string;
-  /** Provisioning time of every LRO (endpoint, deployment, delete…), ms. Default 300. */
-  delayMs?: number;
   /** Send Retry-After on LRO responses (the real service does; it overrides the SDK's updateIntervalInMs). */
   lroRetryAfterSeconds?: number;
   /** Workspaces to seed; default one: resource group rg1, workspace ws1, eastus. */
@@ -74,6 +73,8 @@ export class FakeAzureMl {
   readonly requests: RecordedRequest[] = [];
   private throttleLeft = 0;
   private throttleRetryAfter = 1;
+  /** `throttleEveryOther`: ARM requests seen while it is on (the even ones are throttled). */
+  private alternate: number | undefined;
   private readonly apiVersions: Set<string>;
   private server?: Server;
   private baseUrl = '';
@@ -85,7 +86,6 @@ export class FakeAzureMl {
     this.state = new ArmState({
       subscriptionId: options.subscriptionId ?? '00000000-0000-0000-0000-000000000000',
       tenantId: options.tenantId ?? '11111111-1111-1111-1111-111111111111',
-      delayMs: options.delayMs ?? 300,
       ...(options.lroRetryAfterSeconds !== undefined ? { lroRetryAfterSeconds: options.lroRetryAfterSeconds } : {}),
       ...(options.azurite ? { blobPrefixExists: (ds, prefix) => this.blobPrefixExists(ds, prefix) } : {}),
     });
@@ -175,13 +175,31 @@ export class FakeAzureMl {
     this.throttleRetryAfter = retryAfterSeconds;
   }
 
-  /** Provisioning delay for all LROs, or for one kind. */
-  setDelay(ms: number, kind?: FaultKind): void {
-    if (kind) this.state.delays.set(kind, ms);
-    else {
-      this.state.options.delayMs = ms;
-      this.state.delays.clear();
-    }
+  /**
+   * Every ARM request from now on, starting with the next, is alternately throttled (429 with
+   * Retry-After) and served, until `stopThrottling()`: each first try fails and its retry passes.
+   */
+  throttleEveryOther(retryAfterSeconds = 0): void {
+    this.alternate = 0;
+    this.throttleRetryAfter = retryAfterSeconds;
+  }
+
+  stopThrottling(): void {
+    this.alternate = undefined;
+    this.throttleLeft = 0;
+  }
+
+  /**
+   * Keep long-running operations of these kinds (default: all) in progress until `release()`.
+   * Without a hold, an operation finishes on the first look after its request was answered.
+   */
+  hold(kinds?: FaultKind[]): void {
+    this.state.hold(kinds);
+  }
+
+  /** Stop holding and finish every operation in progress, as the service eventually would. */
+  release(): void {
+    this.state.release();
   }
 
   /** Simulates another customer holding an endpoint name in a region (names are region-unique). */
@@ -197,6 +215,21 @@ export class FakeAzureMl {
     const dep = this.state.findEndpoint(endpoint)?.deployments.get(deployment.toLowerCase());
     if (!dep) throw new Error(`setLogs: no deployment ${endpoint}/${deployment}`);
     dep.logs = { ...dep.logs, ...logs };
+  }
+
+  /** Back to the seeded workspaces with nothing in them: no resources, operations, faults, holds or records. */
+  reset(): void {
+    this.state.release();
+    for (const ws of this.state.workspaces.values()) {
+      ws.endpoints.clear();
+      for (const kind of ['models', 'codes', 'environments'] as const) ws.assets[kind].clear();
+    }
+    this.state.operations.clear();
+    this.state.faults.length = 0;
+    this.state.reservedNames.clear();
+    this.stopThrottling();
+    this.scoring.clearScoreHandlers();
+    this.clearRecords();
   }
 
   clearRecords(): void {
@@ -273,11 +306,12 @@ export class FakeAzureMl {
       hasAuthorization: req.headers.authorization !== undefined,
     };
     this.requests.push(record);
+    const started: Operation[] = [];
     let response: FakeResponse;
     try {
       const body = this.parseBody(req, raw);
       record.body = body;
-      response = await this.arm(req, path, query, body);
+      response = await this.arm(req, path, query, body, started);
     } catch (err) {
       if (!(err instanceof ArmError)) throw err;
       response = { status: err.status, body: err.toBody(), ...(err.options.headers ? { headers: err.options.headers } : {}) };
@@ -291,6 +325,8 @@ export class FakeAzureMl {
       ...(response.headers ?? {}),
     });
     res.end(response.body !== undefined ? JSON.stringify(response.body) : undefined);
+    // The client has its answer: from now on the next look finishes what this request started.
+    for (const op of started) op.armed = true;
   }
 
   private parseBody(req: IncomingMessage, raw: Buffer): unknown {
@@ -315,7 +351,7 @@ export class FakeAzureMl {
   }
 
   /** ARM front door (auth, api-version, throttling) then the MachineLearningServices resource provider. */
-  private async arm(req: IncomingMessage, path: string, query: Record<string, string>, body: unknown): Promise<FakeResponse> {
+  private async arm(req: IncomingMessage, path: string, query: Record<string, string>, body: unknown, started: Operation[]): Promise<FakeResponse> {
     const method = req.method ?? 'GET';
     const auth = req.headers.authorization;
     if (!auth) {
@@ -334,8 +370,9 @@ export class FakeAzureMl {
     if (!apiVersion) {
       throw armFrontDoor(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
-    if (this.throttleLeft > 0) {
-      this.throttleLeft--;
+    const alternate = this.alternate !== undefined && this.alternate++ % 2 === 0;
+    if (this.throttleLeft > 0 || alternate) {
+      if (!alternate) this.throttleLeft--;
       const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
       throw armFrontDoor(
         429,
@@ -354,7 +391,7 @@ export class FakeAzureMl {
           `and API version '${apiVersion}' for type 'workspaces'. The supported api-versions are '${[...this.apiVersions].join(', ')}'.`,
       );
     }
-    const ctx: RequestContext = { apiVersion, baseUrl: this.baseUrl };
+    const ctx: RequestContext = { apiVersion, baseUrl: this.baseUrl, started };
 
     const op = OPERATION.exec(path);
     if (op) {
@@ -632,10 +669,17 @@ export class FakeAzureMl {
           this.failNext(str('kind') as FaultKind, input as unknown as FaultSpec);
           return send(200, { ok: true });
         case 'POST /__fake/throttle':
-          this.throttle(Number(input['times'] ?? 1), Number(input['retryAfterSeconds'] ?? 1));
+          if (input['everyOther'] === true) this.throttleEveryOther(Number(input['retryAfterSeconds'] ?? 0));
+          else this.throttle(Number(input['times'] ?? 1), Number(input['retryAfterSeconds'] ?? 1));
           return send(200, { ok: true });
-        case 'POST /__fake/delay':
-          this.setDelay(Number(input['ms'] ?? 0), input['kind'] ? (str('kind') as FaultKind) : undefined);
+        case 'POST /__fake/stop-throttling':
+          this.stopThrottling();
+          return send(200, { ok: true });
+        case 'POST /__fake/hold':
+          this.hold(Array.isArray(input['kinds']) ? (input['kinds'] as FaultKind[]) : undefined);
+          return send(200, { ok: true });
+        case 'POST /__fake/release':
+          this.release();
           return send(200, { ok: true });
         case 'POST /__fake/reserve-endpoint-name':
           this.reserveEndpointName(str('location'), str('name'));
