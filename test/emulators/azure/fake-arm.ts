@@ -19,6 +19,7 @@ import type {
 } from './arm-state.js';
 import type { AssetKind } from './arm-validate.js';
 import { getTestCert } from './certs.js';
+import { EveryOtherFirstTry } from './first-tries.js';
 import { ScoringPlane, readBody } from './scoring.js';
 import type { ScoreHandler, ScoringCall } from './scoring.js';
 
@@ -73,8 +74,8 @@ export class FakeAzureMl {
   readonly requests: RecordedRequest[] = [];
   private throttleLeft = 0;
   private throttleRetryAfter = 1;
-  /** `throttleEveryOther`: ARM requests seen while it is on (the even ones are throttled). */
-  private alternate: number | undefined;
+  /** While `throttleEveryOther` is on: which requests it refuses. */
+  private alternate: EveryOtherFirstTry | undefined;
   private readonly apiVersions: Set<string>;
   private server?: Server;
   private baseUrl = '';
@@ -176,11 +177,11 @@ export class FakeAzureMl {
   }
 
   /**
-   * Every ARM request from now on, starting with the next, is alternately throttled (429 with
-   * Retry-After) and served, until `stopThrottling()`: each first try fails and its retry passes.
+   * From now on until `stopThrottling()`, every other ARM request (counting first tries only,
+   * starting with the next) is throttled with 429 and Retry-After; its retry passes.
    */
   throttleEveryOther(retryAfterSeconds = 0): void {
-    this.alternate = 0;
+    this.alternate = new EveryOtherFirstTry();
     this.throttleRetryAfter = retryAfterSeconds;
   }
 
@@ -370,7 +371,7 @@ export class FakeAzureMl {
     if (!apiVersion) {
       throw armFrontDoor(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
-    const alternate = this.alternate !== undefined && this.alternate++ % 2 === 0;
+    const alternate = this.alternate?.throttles(req.headers['x-ms-client-request-id']) === true;
     if (this.throttleLeft > 0 || alternate) {
       if (!alternate) this.throttleLeft--;
       const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
