@@ -191,6 +191,7 @@ export function createHarness(): ContractHarness {
       need().fake.failNext('deployment', {
         code: 'ResourceNotReady',
         message: 'User container has crashed or terminated. Please see troubleshooting guide, available here: https://aka.ms/oe-tsg#error-resourcenotready',
+        logs: { InferenceServer: 'Initializing scoring script\nTraceback (most recent call last):\nValueError: weights.txt is not a model (injected by the test)' },
       });
     },
     holdOperations() {

@@ -49,6 +49,8 @@ export interface FaultSpec {
   /** Only the resource with this name (endpoint, deployment or model name). */
   name?: string;
   details?: ArmErrorDetail[];
+  /** For a failing deployment: what its containers printed (getLogs), as a crashed container leaves it. */
+  logs?: { StorageInitializer?: string; InferenceServer?: string };
 }
 
 export interface SeedWorkspace {
@@ -1091,6 +1093,7 @@ export class ArmState {
       systemData: sysData(now),
     };
     dep.tags = spec.tags;
+    if (fault?.logs) dep.logs = { ...dep.logs, ...fault.logs };
     if (spec.identity) dep.identity = spec.identity;
     if (spec.kind !== undefined) dep.kind = spec.kind;
     dep.sku = spec.sku;
