@@ -146,8 +146,7 @@ export class ArmApi {
   /** Deletes the endpoint and its deployments; undefined when it is already gone. */
   async deleteEndpoint(name: string, signal: AbortSignal): Promise<Lro<void> | undefined> {
     const where = { operation: 'onlineEndpoints.delete', subject: name };
-    const lro = await orUndefined(where, () => begin(where, () => this.client.onlineEndpoints.beginDelete(this.rg, this.ws, name, { abortSignal: signal }), () => undefined));
-    return lro;
+    return orUndefined(where, () => begin(where, () => this.client.onlineEndpoints.beginDelete(this.rg, this.ws, name, { abortSignal: signal }), () => undefined));
   }
 
   /** The endpoint's primary key (auth mode Key). Callers never print or store it. */

@@ -51,10 +51,9 @@ export async function status(az: AzureRuntime, t: Target, revision: string | und
 
 export async function list(az: AzureRuntime, ctx: ProviderContext): Promise<DeploymentSummary[]> {
   const arm = await az.conn.arm();
-  const ours = (await arm.listEndpoints(ctx.signal)).filter((e) => ownerOf(e.tags).deployment && ownerOf(e.tags).stage);
+  const ours = (await arm.listEndpoints(ctx.signal)).map((endpoint) => ({ endpoint, owner: ownerOf(endpoint.tags) })).filter(({ owner }) => owner.deployment && owner.stage);
   return Promise.all(
-    ours.map(async (endpoint) => {
-      const owner = ownerOf(endpoint.tags);
+    ours.map(async ({ endpoint, owner }) => {
       const state = await endpointState(az, arm, endpoint, await arm.listDeployments(endpoint.name, ctx.signal), ctx);
       const revision = revisionOfDeployment(servingDeployment(endpoint) ?? '');
       return {
