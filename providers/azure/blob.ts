@@ -5,8 +5,8 @@
  * one PUT. Each blob carries its sha256 as metadata, so "already there" means same name, size and
  * hash. No SDK type leaves this file.
  */
+import type { TokenCredentialLike } from './arm.js';
 import { toProviderError } from './errors.js';
-import type { TokenCredentialLike } from './api.js';
 
 type BlobModule = typeof import('@azure/storage-blob');
 type ContainerClient = ReturnType<InstanceType<BlobModule['BlobServiceClient']>['getContainerClient']>;
@@ -24,8 +24,6 @@ export type BlobAuth = { kind: 'key'; accountName: string; key: string } | { kin
 
 export interface UploadOptions {
   sha256: string;
-  /** More blob metadata (names must be C# identifiers: letters, digits, _). */
-  metadata?: Record<string, string>;
   signal: AbortSignal;
   onProgress: (loadedBytes: number) => void;
 }
@@ -59,23 +57,12 @@ export class BlobStore {
     }
   }
 
-  async list(prefix: string): Promise<BlobInfo[]> {
+  async list(prefix: string, signal: AbortSignal): Promise<BlobInfo[]> {
     return this.call('list', prefix, async () => {
       const out: BlobInfo[] = [];
-      for await (const b of this.container.listBlobsFlat({ prefix, includeMetadata: true })) {
+      for await (const b of this.container.listBlobsFlat({ prefix, includeMetadata: true, abortSignal: signal })) {
         const sha256 = b.metadata?.sha256;
         out.push({ name: b.name, size: b.properties.contentLength ?? 0, ...(sha256 ? { sha256 } : {}) });
-      }
-      return out;
-    });
-  }
-
-  /** The "folders" directly under prefix (which ends with '/'). */
-  async prefixes(prefix: string): Promise<string[]> {
-    return this.call('list', prefix, async () => {
-      const out: string[] = [];
-      for await (const item of this.container.listBlobsByHierarchy('/', { prefix })) {
-        if (item.kind === 'prefix') out.push(item.name);
       }
       return out;
     });
@@ -87,14 +74,21 @@ export class BlobStore {
         blockSize: BLOCK_SIZE,
         maxSingleShotSize: BLOCK_SIZE,
         concurrency: BLOCK_CONCURRENCY,
-        metadata: { ...options.metadata, sha256: options.sha256 },
+        metadata: { sha256: options.sha256 },
         abortSignal: options.signal,
         onProgress: (p) => options.onProgress(p.loadedBytes),
       }),
     );
   }
 
-  async deleteAll(names: string[], signal: AbortSignal): Promise<void> {
+  /** A small object, in one PUT. */
+  async uploadText(name: string, text: string, signal: AbortSignal): Promise<void> {
+    const body = Buffer.from(text, 'utf8');
+    await this.call('upload', name, () => this.container.getBlockBlobClient(name).uploadData(body, { abortSignal: signal }));
+  }
+
+  /** Deletes each blob, 8 at once; one already gone is success. */
+  async deleteAll(names: readonly string[], signal: AbortSignal): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < names.length) {

@@ -1,20 +1,28 @@
-/** Validate-time rules for provider: azure (Azure ML managed online endpoints). Pure: no SDK. */
-import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/provider.js';
-import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
+/** Validate-time rules for provider: azure (Azure ML managed online endpoints). Pure: no SDK, no network. */
+import type { Capabilities, ProviderRules, RuleIssue, Target } from '../../src/core/provider.js';
 import { closest } from '../../src/config/suggest.js';
 import { otherCloudOf } from '../cloud-names.js';
 import { CURATED, FRAMEWORK_PACKAGES, isEnvironmentId, TGI, tgiImage } from './images.js';
 import { findSku, isGpuSku, MANAGED_SKUS } from './instance-types.js';
+import { MAX_ONLINE_NAME, names, ONLINE_NAME } from './names.js';
+import type { AzureSettings } from './settings.js';
 
 /**
- * Autoscaling of a managed online deployment is an Azure Monitor autoscale setting (another
- * resource provider, not part of the Azure ML API), so it is not offered: instance.count sets
- * the deployment's fixed instance count.
+ * A new revision is the deployment `r-<revision>` beside the serving one, reached through the
+ * `azureml-model-deployment` header before one traffic PUT moves the traffic. Autoscaling of a
+ * managed online deployment is an Azure Monitor autoscale setting (another resource provider):
+ * not offered, instance.count is the deployment's fixed instance count.
  */
-export const capabilities: Capabilities = { revisionRouting: true, gpu: true, autoscaling: false, serverless: false };
+export const capabilities: Capabilities = {
+  reachRevision: 'direct',
+  accelerators: 'inType',
+  autoscaling: false,
+  // Instances per deployment (how-to-manage-quotas).
+  maxInstances: 50,
+  artifactSchemes: ['azureml', 'https', 'hf'],
+  logs: false,
+};
 
-/** Endpoint and deployment names: 3-32 characters, a letter first, letters, digits and single dashes. */
-const ONLINE_NAME = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-)){1,30}[a-zA-Z0-9]$/;
 const SUBSCRIPTION = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const REGION = /^[a-z]+[a-z0-9]*$/;
 const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$/;
@@ -22,33 +30,20 @@ const WORKSPACE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/;
 const PIP_VERSION = /^\d+(\.\d+){0,2}$/;
 const TGI_VERSION = /^\d+\.\d+(\.\d+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REGISTRY_MODEL = /^azureml:\/\/registries\/[^/]+\/models\/[^/]+\/versions\/[^/]+$/i;
+export const REGISTRY_MODEL = /^azureml:\/\/registries\/[^/]+\/models\/[^/]+\/versions\/[^/]+$/i;
 const DATASTORE_PATH = /^azureml:\/\/(subscriptions\/[^/]+\/resourcegroups\/[^/]+\/workspaces\/[^/]+\/)?datastores\/[^/]+\/paths\/.+$/i;
-/** Tags modeldeploy adds itself (deployment, stage, revision, artifact); ARM allows 50. */
-const OWN_TAGS = 4;
-/** Per-deployment instance limit (how-to-manage-quotas). */
-const MAX_INSTANCES = 50;
+/** Tags modeldeploy adds itself (deployment, stage, revision); ARM allows 50. */
+const OWN_TAGS = 3;
 
-export function azureNames(spec: DeploymentSpec, revision = '00000000'): Record<string, string> {
-  const base = baseName(spec);
-  return { endpoint: base, deployment: deploymentName(revision), model: base };
-}
-
-export function deploymentName(revision: string): string {
-  return `r-${revision}`;
-}
-
-export const azureRules: ProviderRules = {
-  id: 'azure',
-  capabilities,
-  check(spec) {
+export const azureRules: ProviderRules<AzureSettings> = {
+  check(t) {
+    const { spec, settings } = t;
     const issues: RuleIssue[] = [];
-    const endpoint = baseName(spec);
-    if (!ONLINE_NAME.test(endpoint)) {
+    if (!ONLINE_NAME.test(t.base)) {
       issues.push({
         path: ['name'],
-        message: `the Azure ML endpoint name "${endpoint}" must be 3-32 characters: a letter first, then letters, digits and single dashes`,
-        hint: endpoint.length > 32 ? `shorten name or stage by ${endpoint.length - 32} characters` : undefined,
+        message: `the Azure ML endpoint name "${t.base}" must be 3-${MAX_ONLINE_NAME} characters: a letter first, then letters, digits and single dashes`,
+        ...(t.base.length > MAX_ONLINE_NAME ? { hint: `shorten name or stage by ${t.base.length - MAX_ONLINE_NAME} characters` } : {}),
       });
     }
     if (spec.region && !REGION.test(spec.region)) {
@@ -71,28 +66,15 @@ export const azureRules: ProviderRules = {
         hint: guess ? `did you mean ${guess}?` : 'Azure ML types look like Standard_DS3_v2, Standard_NC6s_v3 (see reference-managed-online-endpoints-vm-sku-list)',
       });
     }
-    if (spec.instance.count > MAX_INSTANCES) {
-      issues.push({ path: ['instance', 'count'], message: `${spec.instance.count} instances: a managed online deployment has at most ${MAX_INSTANCES}` });
-    }
-    if (spec.instance.accelerator) {
-      issues.push({ path: ['instance', 'accelerator'], message: 'Azure ML attaches GPUs through the instance type', hint: 'remove accelerator and pick a GPU SKU such as Standard_NC6s_v3' });
-    }
-    if (spec.instance.autoscaling) {
-      issues.push({
-        path: ['instance', 'autoscaling'],
-        message: 'Azure ML managed online deployments scale through Azure Monitor autoscale settings, which modeldeploy does not create',
-        hint: 'remove autoscaling and set instance.count (1-50)',
-      });
-    }
-    if (spec.azure) {
-      if (!SUBSCRIPTION.test(spec.azure.subscriptionId)) {
-        issues.push({ path: ['azure', 'subscriptionId'], message: `"${spec.azure.subscriptionId}" is not a subscription id (a GUID)`, hint: '`az account show --query id -o tsv` prints yours' });
+    if (settings) {
+      if (!SUBSCRIPTION.test(settings.subscriptionId)) {
+        issues.push({ path: ['azure', 'subscriptionId'], message: `"${settings.subscriptionId}" is not a subscription id (a GUID)`, hint: '`az account show --query id -o tsv` prints yours' });
       }
-      if (!RESOURCE_GROUP.test(spec.azure.resourceGroup)) {
-        issues.push({ path: ['azure', 'resourceGroup'], message: `"${spec.azure.resourceGroup}" is not a resource group name`, hint: '1-90 letters, digits, - _ . ( ), not ending with a dot' });
+      if (!RESOURCE_GROUP.test(settings.resourceGroup)) {
+        issues.push({ path: ['azure', 'resourceGroup'], message: `"${settings.resourceGroup}" is not a resource group name`, hint: '1-90 letters, digits, - _ . ( ), not ending with a dot' });
       }
-      if (!WORKSPACE.test(spec.azure.workspace)) {
-        issues.push({ path: ['azure', 'workspace'], message: `"${spec.azure.workspace}" is not an Azure ML workspace name`, hint: '3-33 letters, digits, - and _, starting with a letter or digit' });
+      if (!WORKSPACE.test(settings.workspace)) {
+        issues.push({ path: ['azure', 'workspace'], message: `"${settings.workspace}" is not an Azure ML workspace name`, hint: '3-33 letters, digits, - and _, starting with a letter or digit' });
       }
     }
     const tags = Object.entries(spec.tags);
@@ -113,11 +95,12 @@ export const azureRules: ProviderRules = {
     if (port !== undefined && !(Number.isInteger(Number(port)) && Number(port) >= 1 && Number(port) <= 65535)) {
       issues.push({ path: ['env', 'AIP_HTTP_PORT'], message: `"${port}" is not a port number`, hint: 'the port the serving image listens on, 1-65535' });
     }
-    issues.push(...modelIssues(spec));
+    issues.push(...modelIssues(t));
     return issues;
   },
-  names: (spec, revision) => azureNames(spec, revision),
-  details(spec) {
+  names: (t, revision) => names(t, revision),
+  details(t) {
+    const { spec, settings } = t;
     const { model } = spec;
     let serving: Record<string, unknown>;
     if (model.image) {
@@ -138,19 +121,17 @@ export const azureRules: ProviderRules = {
       ...(spec.instance.type ? { instanceType: spec.instance.type } : {}),
       instanceCount: spec.instance.count,
       ...(spec.region ? { region: spec.region } : {}),
-      ...(spec.azure ? { workspace: `${spec.azure.resourceGroup}/${spec.azure.workspace}` } : {}),
+      ...(settings ? { workspace: `${settings.resourceGroup}/${settings.workspace}` } : {}),
       ...(spec.model.path ? { artifactPrefix: `modeldeploy/${spec.name}/` } : {}),
     };
   },
 };
 
-function modelIssues(spec: DeploymentSpec): RuleIssue[] {
+function modelIssues(t: Target<AzureSettings>): RuleIssue[] {
+  const { spec } = t;
   const { model } = spec;
   const issues: RuleIssue[] = [];
   const uri = model.uri;
-  if (uri && /^(s3|gs):\/\//.test(uri)) {
-    issues.push({ path: ['model', 'uri'], message: `Azure ML cannot read ${uri.split(':')[0]}:// models`, hint: 'use model.path (uploaded to the workspace datastore) or an azureml:// URI' });
-  }
   if (uri?.startsWith('hf://') && model.framework !== 'huggingface') {
     issues.push({ path: ['model', 'uri'], message: 'hf:// models are served by Hugging Face TGI: set framework huggingface', hint: 'framework: huggingface' });
   }

@@ -13,9 +13,9 @@ export interface ScoringResponse {
   body: Uint8Array;
 }
 
-export function scoringPost(url: string, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal, ca?: string[]): Promise<ScoringResponse> {
+export function scoringPost(url: string, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal, ca?: readonly string[]): Promise<ScoringResponse> {
   const target = new URL(url);
-  const agent = ca && target.protocol === 'https:' ? new Agent({ ca }) : undefined;
+  const agent = ca && target.protocol === 'https:' ? new Agent({ ca: [...ca] }) : undefined;
   const send = target.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
     const fail = (error: Error & { code?: string }) => {

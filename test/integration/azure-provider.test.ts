@@ -1,27 +1,26 @@
 /**
- * provider: azure driven in-process through the contract (and through the core where the
- * lifecycle is the subject), with the real @azure/arm-machinelearning and @azure/storage-blob
- * talking HTTPS to the strict fake ARM and HTTP to Azurite. Settings reach the provider only
- * through its environment, as they would from a user's shell (NODE_EXTRA_CA_CERTS included).
+ * provider azure, in-process through the core, against the strict fake ARM (HTTPS, its CA
+ * trusted through NODE_EXTRA_CA_CERTS in the connect env) and Azurite: what only this provider
+ * shows. The lifecycle guarantees (create, update, rollback, aborts, ownership, sharing, teardown)
+ * are the contract suite's (test/contract); here: what Azure ML is sent, its failures and hints,
+ * the datastore's block uploads, and the settings read at connect.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HashCache, hashArtifact } from '../../src/artifacts/hash.js';
 import { loadDeployment } from '../../src/config/load.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { CoreContext } from '../../src/core/context.js';
-import { InterruptedError, ProviderError } from '../../src/core/errors.js';
-import { RecordingProgress } from '../../src/core/events.js';
+import { providerContext, type CoreContext } from '../../src/core/context.js';
+import { ModeldeployError, ProviderError, UsageError } from '../../src/core/errors.js';
+import { RecordingProgress, type ProgressEvent } from '../../src/core/events.js';
 import { up } from '../../src/core/lifecycle.js';
-import { down } from '../../src/core/teardown.js';
-import type { Provider, ProviderContext, Resource } from '../../src/core/provider.js';
-import { revisionId } from '../../src/core/revision.js';
+import type { Provider } from '../../src/core/provider.js';
 import type { DeploymentSpec } from '../../src/core/spec.js';
-import { createProvider } from '../../providers/azure/index.js';
+import { targetOf } from '../../src/core/target.js';
+import { down } from '../../src/core/teardown.js';
+import { registry } from '../../providers/index.js';
 import { startAzurite, type AzuriteBlob } from '../emulators/azure/azurite.js';
 import { startFakeAzureMl, type FakeAzureMl } from '../emulators/azure/fake-arm.js';
 import { ROOT } from '../support/cli.js';
@@ -33,10 +32,7 @@ let work: string;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  fake = await startFakeAzureMl({
-    delayMs: 100,
-    azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey },
-  });
+  fake = await startFakeAzureMl({ azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey } });
 }, 60_000);
 
 afterAll(async () => {
@@ -45,14 +41,18 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  fake.clearRecords();
-  fake.setDelay(100);
-  fake.state.faults.length = 0;
+  fake.reset();
+  // Every deployment answers the example's smoke request as its score.py would.
+  fake.scoring.setFallbackHandler(() => ({ status: 200, body: { predictions: [0] } }));
   work = await mkdtemp(path.join(tmpdir(), 'md-azure-int-'));
   await cp(path.join(ROOT, 'examples', 'azure-pytorch'), work, { recursive: true });
 });
 
-afterEach(async () => rm(work, { recursive: true, force: true }));
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+  expect(fake.inventory()).toEqual({ endpoints: [], assets: [] });
+  expect(await blobs()).toEqual([]);
+});
 
 function env(): NodeJS.ProcessEnv {
   return {
@@ -66,90 +66,52 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function loadSpec(): Promise<DeploymentSpec> {
-  const provider = createProvider();
-  return (await loadDeployment(path.join(work, 'deploy.yaml'), { env: env(), rules: async () => provider.rules })).spec;
+async function spec(file = path.join(work, 'deploy.yaml')): Promise<DeploymentSpec> {
+  return (await loadDeployment(file, { env: env(), registry })).spec;
 }
 
-async function revisionOf(spec: DeploymentSpec): Promise<string> {
-  return revisionId(spec, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)));
+function core(onEvent: (event: ProgressEvent) => void = () => undefined): CoreContext & { progress: RecordingProgress } {
+  return { registry, progress: new RecordingProgress({ emit: onEvent }), clock: systemClock, signal: new AbortController().signal, env: env(), cacheDir: path.join(work, '.modeldeploy') };
 }
 
-/** Answers like model/score.py would: argmax of weights · x + bias. */
-async function serveLinear(revision: string): Promise<void> {
-  const w = JSON.parse(await readFile(path.join(work, 'model', 'weights.json'), 'utf8')) as { classes: number[]; weight: number[][]; bias: number[] };
-  fake.setScoreHandler(ENDPOINT, `r-${revision}`, (req) => {
-    const { instances } = req.json() as { instances: number[][] };
-    const predictions = instances.map((x) => {
-      const scores = w.weight.map((row, i) => row.reduce((s, v, j) => s + v * (x[j] ?? 0), w.bias[i] ?? 0));
-      return w.classes[scores.indexOf(Math.max(...scores))];
-    });
-    return { status: 200, body: { predictions } };
-  });
+async function connect(extra: NodeJS.ProcessEnv = {}, withWorkspace = true): Promise<Provider> {
+  const azure = await registry.module('azure');
+  const settings = withWorkspace ? { subscriptionId: fake.subscriptionId, resourceGroup: 'rg1', workspace: 'ws1' } : undefined;
+  return azure.connect({ settings, region: 'eastus', env: { ...env(), ...extra } });
 }
 
-function coreContext(provider: Provider, signal = new AbortController().signal): { core: CoreContext; progress: RecordingProgress } {
-  const progress = new RecordingProgress();
-  return { core: { registry: { rules: async () => provider.rules, provider: async () => provider }, progress, clock: systemClock, signal, env: env() }, progress };
-}
-
-function providerContext(journal: Resource[] = [], signal = new AbortController().signal): ProviderContext {
-  return { signal, clock: systemClock, progress: new RecordingProgress(), env: env(), track: (r) => journal.push(r) };
-}
-
-async function blobsUnder(prefix: string): Promise<string[]> {
+async function blobs(): Promise<string[]> {
   const service = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
   const names: string[] = [];
   for await (const container of service.listContainers()) {
-    for await (const b of service.getContainerClient(container.name).listBlobsFlat({ prefix })) names.push(b.name);
+    for await (const b of service.getContainerClient(container.name).listBlobsFlat({ prefix: 'modeldeploy/' })) names.push(b.name);
   }
   return names;
 }
 
-async function nothingLeft(): Promise<void> {
-  expect(fake.inventory()).toEqual({ endpoints: [], assets: [] });
-  expect(await blobsUnder('modeldeploy/')).toEqual([]);
-}
-
-const puts = (suffix: RegExp) => fake.requests.filter((r) => r.method === 'PUT' && suffix.test(r.path));
+const put = (suffix: RegExp) => fake.requests.find((r) => r.method === 'PUT' && suffix.test(r.path))?.body;
 
 describe('azure provider against the fake ARM and Azurite', () => {
-  it('walks the contract: plan → upload → deploy → status → invoke the revision → promote → unchanged → remove everything', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
-    const revision = await revisionOf(spec);
-    await serveLinear(revision);
-    const journal: Resource[] = [];
-    const ctx = providerContext(journal);
+  it('sends Azure ML what the model needs: score.py as code, the framework pinned in a conda file, probes from timeouts.startup', async () => {
+    const s = await spec();
+    const result = await up(s, { smoke: true, keepOnFailure: false }, core());
+    const { revision } = result;
+    const prefix = `modeldeploy/iris-torch/${result.artifact.sha256}/`;
+    expect(result.artifact.uri).toBe(`azureml://subscriptions/${fake.subscriptionId}/resourcegroups/rg1/workspaces/ws1/datastores/workspaceblobstore/paths/${prefix}`);
 
-    const plan = await provider.plan(spec, revision, ctx);
-    expect(plan).toMatchObject({ action: 'create', names: { endpoint: ENDPOINT, deployment: `r-${revision}`, model: ENDPOINT } });
-    expect(plan.details).toMatchObject({ serving: 'scoring script score.py', curatedEnvironment: 'minimal-ubuntu22.04-py311-cpu-inference' });
-
-    const artifact = await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined));
-    const ref = await provider.upload(plan, artifact, ctx);
-    expect(ref).toMatchObject({ uploaded: true, uri: expect.stringMatching(/^azureml:\/\/subscriptions\/.+\/datastores\/workspaceblobstore\/paths\/modeldeploy\/iris-torch\/[0-9a-f]{64}\/$/) });
-    expect((await blobsUnder('modeldeploy/')).sort()).toEqual([`modeldeploy/iris-torch/${artifact.sha256}/score.py`, `modeldeploy/iris-torch/${artifact.sha256}/weights.json`]);
-    expect(await provider.upload(plan, artifact, ctx)).toMatchObject({ uploaded: false });
-
-    const rev = await provider.deploy(plan, ref, ctx);
-    expect(rev).toEqual({ id: revision, handle: { endpoint: ENDPOINT, deployment: `r-${revision}` } });
-    // Every resource was journaled as it was created, before the call that created it.
-    expect(journal.map((r) => r.type).sort()).toEqual([
-      'azureml:blob-artifact', 'azureml:code', 'azureml:code-version', 'azureml:environment', 'azureml:environment-version',
-      'azureml:model', 'azureml:model-version', 'azureml:online-deployment', 'azureml:online-endpoint',
-    ]);
-    let state = await provider.status(plan, rev, ctx);
-    for (let i = 0; state.state === 'pending' && i < 100; i++) {
-      await systemClock.sleep(20);
-      state = await provider.status(plan, rev, ctx);
-    }
-    expect(state).toEqual({ state: 'ready', url: `${fake.url}/inference/eastus/${ENDPOINT}/score` });
-
-    const [endpointPut] = puts(/\/onlineEndpoints\/[^/]+$/);
-    expect(endpointPut?.body).toMatchObject({ location: 'eastus', identity: { type: 'SystemAssigned' }, properties: { authMode: 'Key', traffic: {} }, tags: { 'modeldeploy:deployment': 'iris-torch', 'modeldeploy:stage': 'default' } });
-    const [deploymentPut] = puts(/\/deployments\/[^/]+$/);
-    expect(deploymentPut?.body).toMatchObject({
+    expect(put(/\/onlineEndpoints\/[^/]+$/)).toMatchObject({
+      location: 'eastus',
+      identity: { type: 'SystemAssigned' },
+      properties: { authMode: 'Key', traffic: {} },
+      tags: { 'modeldeploy:deployment': 'iris-torch', 'modeldeploy:stage': 'default' },
+    });
+    expect(put(/\/models\/[^/]+\/versions\/[^/]+$/)).toMatchObject({ properties: { modelUri: result.artifact.uri, modelType: 'custom_model', tags: { 'modeldeploy:revision': revision } } });
+    const container = fake.state.workspaces.get('rg1/ws1')?.datastores.get('workspaceblobstore')?.containerName;
+    expect(put(/\/codes\/[^/]+\/versions\/[^/]+$/)).toMatchObject({ properties: { codeUri: `https://devstoreaccount1.blob.core.windows.net/${container}/${prefix}` } });
+    expect(put(/\/environments\/[^/]+\/versions\/[^/]+$/)).toMatchObject({
+      properties: { image: 'mcr.microsoft.com/azureml/curated/minimal-py311-inference:latest', osType: 'Linux', condaFile: expect.stringContaining('      - torch==2.2.*\n') },
+    });
+    expect(put(/\/deployments\/[^/]+$/)).toMatchObject({
       sku: { name: 'Default', capacity: 1 },
       tags: { 'modeldeploy:revision': revision },
       properties: {
@@ -158,150 +120,109 @@ describe('azure provider against the fake ARM and Azurite', () => {
         model: expect.stringMatching(new RegExp(`/workspaces/ws1/models/${ENDPOINT}/versions/${revision}$`)),
         environmentId: expect.stringMatching(new RegExp(`/workspaces/ws1/environments/${ENDPOINT}/versions/${revision}$`)),
         codeConfiguration: { codeId: expect.stringMatching(new RegExp(`/codes/${ENDPOINT}/versions/${revision}$`)), scoringScript: 'score.py' },
+        // timeouts.startup 10m: liveness waits it out, readiness keeps asking meanwhile.
         livenessProbe: { initialDelay: 'PT600S', period: 'PT10S', failureThreshold: 3 },
         readinessProbe: { initialDelay: 'PT10S', failureThreshold: 59 },
         requestSettings: { requestTimeout: 'PT60S' },
       },
     });
-    const [environmentPut] = puts(/\/environments\/[^/]+\/versions\/[^/]+$/);
-    expect(environmentPut?.body).toMatchObject({ properties: { image: 'mcr.microsoft.com/azureml/curated/minimal-py311-inference:latest', condaFile: expect.stringContaining('torch==2.2.*') } });
-
-    // Before promote the new deployment has no traffic, but answers when named.
-    const smoke = await provider.invoke(plan, { kind: 'revision', revision: rev }, { body: Buffer.from('{"instances": [[5.1, 3.5, 1.4, 0.2]]}'), contentType: 'application/json' }, ctx);
-    expect(smoke.status).toBe(200);
-    expect(JSON.parse(Buffer.from(smoke.body).toString())).toEqual({ predictions: [0] });
-    expect(fake.scoringCalls.at(-1)).toMatchObject({ pinnedDeployment: `r-${revision}`, authScheme: 'Bearer', status: 200 });
-    const unrouted = await provider.invoke(plan, { kind: 'endpoint' }, { body: Buffer.from('{}'), contentType: 'application/json' }, ctx);
-    expect(unrouted.status).toBe(404);
-
-    await provider.promote(plan, rev, ctx);
-    expect(fake.inventory().endpoints[0]?.traffic).toEqual({ [`r-${revision}`]: 100 });
-    const again = await provider.plan(spec, revision, ctx);
-    expect(again).toMatchObject({ action: 'unchanged', current: { revision, state: { state: 'ready' } } });
-
-    const inventory = await provider.inventory(spec, ctx);
-    expect(inventory.map((r) => r.type).sort()).toEqual(journal.map((r) => r.type).sort());
-    for (const r of [...inventory].sort((a, b) => a.order - b.order)) await provider.remove(spec, r, ctx);
-    for (const r of inventory) await provider.remove(spec, r, ctx); // already gone is success
-    expect(await provider.inventory(spec, ctx)).toEqual([]);
-    await nothingLeft();
+    // The smoke test named the new deployment; one traffic PUT followed it.
+    expect(fake.scoringCalls.map((c) => c.pinnedDeployment)).toEqual([`r-${revision}`]);
+    await down(s, { keepArtifacts: false }, core());
   });
 
-  it('OutOfQuota on the deployment: a quota error naming the VM family and region, and nothing of the run is left', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
+  it('an LLM from the Hub: nothing uploaded, no model asset, TGI as a custom container with its routes and MODEL_ID', async () => {
+    const s = await spec(path.join(ROOT, 'examples', 'azure-llm', 'deploy.yaml'));
+    const result = await up(s, { smoke: true, keepOnFailure: false }, core());
+    expect(result).toMatchObject({ action: 'created', artifact: { uploaded: false } });
+    expect(await blobs()).toEqual([]);
+    expect(fake.requests.filter((r) => /\/(models|codes)\//.test(r.path) && r.method === 'PUT')).toEqual([]);
+    expect(put(/\/environments\/[^/]+\/versions\/[^/]+$/)).toMatchObject({
+      properties: {
+        image: 'ghcr.io/huggingface/text-generation-inference:3.3.5',
+        inferenceConfig: { livenessRoute: { path: '/health', port: 80 }, readinessRoute: { path: '/health', port: 80 }, scoringRoute: { path: '/generate', port: 80 } },
+      },
+    });
+    expect(put(/\/deployments\/[^/]+$/)).toMatchObject({
+      properties: { instanceType: 'Standard_NC24ads_A100_v4', environmentVariables: { MODEL_ID: 'mistralai/Mistral-7B-Instruct-v0.3', MAX_TOTAL_TOKENS: '8192' }, requestSettings: { requestTimeout: 'PT180S' } },
+    });
+    expect((put(/\/deployments\/[^/]+$/) as { properties: Record<string, unknown> }).properties.model).toBeUndefined();
+    await down(s, { keepArtifacts: false }, core());
+  });
+
+  it('OutOfQuota on the deployment: thrown with which quota (VM family, region, the 20% reserve) and how to raise it; the run is rolled back', async () => {
     fake.failNext('deployment', { code: 'OutOfQuota', message: 'Not enough quota available for Standard_DS3_v2 in SubscriptionId 0000. Current usage/limit: 4/4. Additional needed: 4' });
-    const { core, progress } = coreContext(provider);
-    const error = await up(spec, { smoke: true, keepOnFailure: false }, core).catch((e: unknown) => e);
+    const c = core();
+    const error = await up(await spec(), { smoke: true, keepOnFailure: false }, c).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ code: 'OutOfQuota', category: 'quota' });
-    expect((error as ProviderError).hint).toMatch(/vCPU quota for the standardDSv2Family VM family in eastus.*20%.*Quota/);
-    expect(progress.codes()).toContain('RollbackDone');
-    await nothingLeft();
+    expect((error as ProviderError).hint).toMatch(/vCPU quota for the standardDSv2Family VM family in eastus\. 1 × Standard_DS3_v2 .*20%.*Quota/);
+    expect(c.progress.events.find((e) => e.code === 'RollbackDone')?.message).toBe('rollback complete: nothing of this run is left');
   });
 
-  it('a deployment that ends Failed: its error, the last log lines and where the logs are; the journal removes it all', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
-    const revision = await revisionOf(spec);
-    fake.setDelay(300, 'deployment');
+  it('a deployment that ends Failed: its error and the last lines of its container log, and the get-logs command', async () => {
+    fake.hold(['deployment']);
     fake.failNext('deployment', { code: 'ResourceNotReady', message: 'User container has crashed or terminated.' });
-    const journal: Resource[] = [];
-    const ctx = providerContext(journal);
-    const plan = await provider.plan(spec, revision, ctx);
-    const ref = await provider.upload(plan, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)), ctx);
-    const rev = await provider.deploy(plan, ref, ctx);
-    // Mid-step, while the deployment is still Creating: what its container printed.
-    fake.setLogs(ENDPOINT, `r-${revision}`, { InferenceServer: 'Initializing scoring script\nModuleNotFoundError: No module named torch' });
-    let error: unknown;
-    for (let i = 0; i < 100 && !error; i++) {
-      try {
-        if ((await provider.status(plan, rev, ctx)).state !== 'pending') break;
-      } catch (e) {
-        error = e;
-      }
-      await systemClock.sleep(20);
-    }
-    expect(error).toMatchObject({ code: 'ResourceNotReady', category: 'failed' });
-    expect((error as ProviderError).message).toContain('User container has crashed or terminated.');
-    expect((error as ProviderError).message).toContain('ModuleNotFoundError: No module named torch');
-    expect((error as ProviderError).hint).toContain(`az ml online-deployment get-logs --endpoint-name ${ENDPOINT} --name r-${revision} --resource-group rg1 --workspace-name ws1`);
-    // Later runs (no operation in flight) still see the state and where the logs are.
-    const later = await createProvider().status(plan, rev, providerContext());
-    expect(later).toMatchObject({ state: 'failed', reason: expect.stringContaining('is Failed'), logsHint: expect.stringContaining('get-logs') });
-    for (const r of [...journal].sort((a, b) => a.order - b.order)) await provider.remove(spec, r, ctx);
-    await nothingLeft();
-  });
+    // While the deployment is still Creating, its container prints why; then Azure ML gives up on it.
+    const c = core((event) => {
+      if (event.code !== 'StateChanged' || event.data?.state !== 'pending') return;
+      const deployment = fake.state.findEndpoint(ENDPOINT)?.deployments.values().next().value;
+      if (deployment) fake.setLogs(ENDPOINT, deployment.name, { InferenceServer: 'Initializing scoring script\nModuleNotFoundError: No module named torch' });
+      fake.release();
+    });
+    const error = await up(await spec(), { smoke: true, keepOnFailure: true }, c).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EndpointNotReady', kind: 'provider' });
+    const { message, hint } = error as ModeldeployError;
+    expect(message).toMatch(/ResourceNotReady.*User container has crashed or terminated\..*ModuleNotFoundError: No module named torch/);
+    expect(hint).toMatch(new RegExp(`az ml online-deployment get-logs --endpoint-name ${ENDPOINT} --name r-[0-9a-f]{8} --resource-group rg1 --workspace-name ws1`));
 
-  it('an abort while the deployment is Creating: the core rolls back, waiting out the busy deployment, and nothing is left', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
-    fake.setDelay(800, 'deployment');
-    const controller = new AbortController();
-    const { core, progress } = coreContext(provider, controller.signal);
-    const emit = progress.emit.bind(progress);
-    progress.emit = (event) => {
-      emit(event);
-      if (event.code === 'StateChanged' && event.data?.state === 'pending') controller.abort(new Error('SIGINT'));
-    };
-    const error = await up(spec, { smoke: true, keepOnFailure: false }, core).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InterruptedError);
-    expect(progress.events.find((e) => e.code === 'RollbackDone')?.message).toBe('rollback complete: nothing of this run is left');
-    await nothingLeft();
+    // Another process (no operation to follow) still sees the state and where the logs are.
+    const s = await spec();
+    const t = targetOf(s);
+    const revision = (message.match(/r-([0-9a-f]{8})/) ?? [])[1] ?? '';
+    const later = await (await connect()).status(t, revision, providerContext(c));
+    expect(later).toMatchObject({ state: 'failed', reason: expect.stringContaining(`r-${revision} is Failed`), logsHint: expect.stringContaining('get-logs') });
+    await down(s, { keepArtifacts: false }, core());
   });
 
   it('an endpoint name another customer holds in the region: a conflict that says names are region-unique', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
     fake.reserveEndpointName('eastus', ENDPOINT);
-    const { core } = coreContext(provider);
-    const error = await up(spec, { smoke: false, keepOnFailure: false }, core).catch((e: unknown) => e);
+    const error = await up(await spec(), { smoke: false, keepOnFailure: false }, core()).catch((e: unknown) => e);
     expect(error).toMatchObject({ category: 'conflict', hint: expect.stringContaining('unique per Azure region') });
-    fake.state.reservedNames.clear();
-    await nothingLeft();
   });
 
-  it('an endpoint of the same name that modeldeploy did not create is refused, not taken over', async () => {
-    const sdk = new AzureMachineLearningWorkspaces({ getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3.6e6 }) }, fake.subscriptionId, { endpoint: fake.url, tlsOptions: { ca: fake.caPem } });
-    await sdk.onlineEndpoints.beginCreateOrUpdateAndWait('rg1', 'ws1', ENDPOINT, { location: 'eastus', properties: { authMode: 'Key' } }, { updateIntervalInMs: 20 });
-    const provider = createProvider();
-    const spec = await loadSpec();
-    await expect(provider.plan(spec, 'abcdef01', providerContext())).rejects.toMatchObject({ code: 'EndpointNotOwned', category: 'conflict' });
-    expect(await provider.inventory(spec, providerContext())).toEqual([]);
-    await sdk.onlineEndpoints.beginDeleteAndWait('rg1', 'ws1', ENDPOINT, { updateIntervalInMs: 20 });
-    await nothingLeft();
+  it('throttled past the SDK\'s own retries: a retryable throttled error carrying Retry-After', async () => {
+    const provider = await connect();
+    fake.throttle(4, 0); // the first try and the SDK's three retries
+    const error = await provider.list(providerContext(core())).catch((e: unknown) => e);
+    expect(error).toMatchObject({ category: 'throttled', retryable: true, retryAfterSeconds: 0, code: 'SubscriptionRequestsThrottled' });
+    expect(fake.requests.map((r) => r.status)).toEqual([429, 429, 429, 429]);
   });
 
-  it('429 with Retry-After: the SDK waits as told; past its retries the error is throttled with retryAfterSeconds', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
-    fake.throttle(4, 1); // the first try and the SDK's three retries
-    const started = Date.now();
-    const error = await provider.plan(spec, 'abcdef01', providerContext()).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
-    expect(error).toMatchObject({ category: 'throttled', retryable: true, retryAfterSeconds: 1, code: 'SubscriptionRequestsThrottled' });
-    expect(fake.requests.filter((r) => r.status === 429)).toHaveLength(4);
-    expect(await provider.plan(spec, 'abcdef01', providerContext())).toMatchObject({ action: 'create' });
+  it('the datastore takes a large file in 8 MiB blocks with its sha256 as metadata, and lists it back with the hash', async () => {
+    const provider = await connect();
+    const file = path.join(work, 'big.bin');
+    await writeFile(file, Buffer.alloc(17 * 1024 * 1024 + 3, 7));
+    const key = `modeldeploy/iris-torch/${'ab'.repeat(32)}/big.bin`;
+    const ctx = { signal: new AbortController().signal };
+    let progressed = 0;
+    await provider.artifacts.upload(key, { path: file, bytes: 17 * 1024 * 1024 + 3, sha256: 'cd'.repeat(32) }, { ...ctx, onProgress: (n) => (progressed = n) });
+    expect(progressed).toBe(17 * 1024 * 1024 + 3);
+    expect(await provider.artifacts.list('modeldeploy/iris-torch/', ctx)).toEqual([{ key, bytes: 17 * 1024 * 1024 + 3, sha256: 'cd'.repeat(32) }]);
+    const container = fake.state.workspaces.get('rg1/ws1')?.datastores.get('workspaceblobstore')?.containerName ?? '';
+    const blob = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey)).getContainerClient(container).getBlockBlobClient(key);
+    expect((await blob.getBlockList('committed')).committedBlocks?.map((b) => b.size)).toEqual([8 * 1024 * 1024, 8 * 1024 * 1024, 1024 * 1024 + 3]);
+    await provider.artifacts.delete([key, key], ctx); // one already gone is success
   });
 
-  it('a multi-block file goes up in blocks with its sha256 as metadata, and is not sent again', async () => {
-    const provider = createProvider();
-    const spec = await loadSpec();
-    const big = Buffer.alloc(17 * 1024 * 1024 + 3, 7);
-    await writeFile(path.join(work, 'model', 'extra.bin'), big);
-    const artifact = await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined));
-    const ctx = providerContext();
-    const plan = await provider.plan(spec, await revisionOf(spec), ctx);
-    expect(await provider.upload(plan, artifact, ctx)).toMatchObject({ uploaded: true, bytes: artifact.bytes });
-    const service = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
-    const datastore = fake.state.workspaces.get('rg1/ws1')?.datastores.get('workspaceblobstore');
-    const blob = service.getContainerClient(datastore?.containerName ?? '').getBlockBlobClient(`modeldeploy/iris-torch/${artifact.sha256}/extra.bin`);
-    const blocks = await blob.getBlockList('committed');
-    expect(blocks.committedBlocks?.map((b) => b.size)).toEqual([8 * 1024 * 1024, 8 * 1024 * 1024, 1024 * 1024 + 3]);
-    expect((await blob.getProperties()).metadata).toEqual({ sha256: artifact.files.find((f) => f.path === 'extra.bin')?.sha256, modeldeploy_deployment: 'iris-torch' });
-    expect(await provider.upload(plan, artifact, ctx)).toMatchObject({ uploaded: false });
-    const { core } = coreContext(provider);
-    await down(spec, { keepArtifacts: false }, core);
-    await nothingLeft();
+  it('settings are read once, at connect: the poll interval, a bad one refused, no workspace for list', async () => {
+    expect((await connect({ MODELDEPLOY_AZURE_POLL_INTERVAL: '250ms' })).polling).toEqual({ initialMs: 250, maxMs: 3750 });
+    expect((await connect({ MODELDEPLOY_AZURE_POLL_INTERVAL: undefined })).polling).toEqual({ initialMs: 2000, maxMs: 30_000 });
+    await expect(connect({ MODELDEPLOY_AZURE_POLL_INTERVAL: 'soon' })).rejects.toMatchObject({ code: 'InvalidSetting' });
+    const without = await connect({}, false);
+    const error = await without.list(providerContext(core())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).toMatchObject({ code: 'AzureBlockMissing' });
+    expect(fake.requests).toEqual([]);
   });
 });

@@ -1,11 +1,19 @@
 /** provider: azure validate-time rules, serving resolution (curated images, TGI, custom images) and SKUs. */
 import { describe, expect, it } from 'vitest';
+import { capabilityIssues } from '../../src/core/capabilities.js';
 import type { DeploymentSpec } from '../../src/core/spec.js';
+import { targetOf } from '../../src/core/target.js';
+import azure from '../../providers/azure/index.js';
 import { condaFileFor, CURATED, resolveServing, ServingError } from '../../providers/azure/images.js';
 import { findSku, isGpuSku } from '../../providers/azure/instance-types.js';
-import { azureNames, azureRules } from '../../providers/azure/rules.js';
+import { azureRules } from '../../providers/azure/rules.js';
+import type { AzureSettings } from '../../providers/azure/settings.js';
 
-type Overrides = Omit<Partial<DeploymentSpec>, 'model' | 'instance'> & { model?: Partial<DeploymentSpec['model']>; instance?: Partial<DeploymentSpec['instance']> };
+type Overrides = Omit<Partial<DeploymentSpec>, 'model' | 'instance' | 'settings'> & {
+  model?: Partial<DeploymentSpec['model']>;
+  instance?: Partial<DeploymentSpec['instance']>;
+  settings?: AzureSettings;
+};
 
 function spec(overrides: Overrides = {}): DeploymentSpec {
   const { model, instance, ...rest } = overrides;
@@ -19,35 +27,40 @@ function spec(overrides: Overrides = {}): DeploymentSpec {
     env: {},
     tags: {},
     timeouts: { deployMs: 1_800_000, startupMs: 600_000 },
-    azure: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'ml-rg', workspace: 'ml-ws' },
+    settings: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'ml-rg', workspace: 'ml-ws' },
     ...rest,
     model: { path: '/p/model', framework: 'pytorch', version: '2.2', ...model },
     instance: { type: 'Standard_DS3_v2', count: 1, ...instance },
   };
 }
 
-const issues = (s: DeploymentSpec) => azureRules.check(s).map((i) => `${i.path.join('.')}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`);
+const target = (s: DeploymentSpec) => targetOf<AzureSettings>(s);
+const show = (i: { path: (string | number)[]; message: string; hint?: string }) => `${i.path.join('.')}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`;
+const issues = (s: DeploymentSpec) => azureRules.check(target(s)).map(show);
+/** What the core refuses for Azure ML by its declared capabilities, before the rules run. */
+const refused = (s: DeploymentSpec) => capabilityIssues(s, azure).map(show);
 
 describe('azure rules', () => {
   it('a plain spec passes; names are <name>-<stage>, r-<revision>', () => {
     expect(issues(spec())).toEqual([]);
-    expect(azureNames(spec(), '0a1b2c3d')).toEqual({ endpoint: 'churn-prod', deployment: 'r-0a1b2c3d', model: 'churn-prod' });
-    expect(azureRules.capabilities).toEqual({ revisionRouting: true, gpu: true, autoscaling: false, serverless: false });
+    expect(refused(spec())).toEqual([]);
+    expect(azureRules.names(target(spec()), '0a1b2c3d')).toEqual({ endpoint: 'churn-prod', deployment: 'r-0a1b2c3d', model: 'churn-prod' });
+    expect(azure.capabilities).toEqual({ reachRevision: 'direct', accelerators: 'inType', autoscaling: false, maxInstances: 50, artifactSchemes: ['azureml', 'https', 'hf'], logs: false });
   });
 
-  it('instance types: the managed-online SKU list, with a guess; other clouds named; count ≤ 50; no autoscaling or accelerators', () => {
+  it('instance types: the managed-online SKU list, with a guess; other clouds named; count ≤ 50, no autoscaling or accelerators (capabilities)', () => {
     expect(issues(spec({ instance: { type: 'Standard_DS3v2' } }))).toEqual(['instance.type: "Standard_DS3v2" is not a VM size Azure ML managed online endpoints offer (did you mean Standard_DS3_v2?)']);
     expect(issues(spec({ instance: { type: 'ml.m5.large' } }))[0]).toContain('"ml.m5.large" is a SageMaker instance type (provider: aws), not an Azure ML instance type');
     expect(issues(spec({ instance: { type: undefined } }))[0]).toContain('instance.type is required');
     expect(issues(spec({ instance: { type: 'standard_ds3_v2' } }))).toEqual([]); // the service compares VM sizes case-insensitively
     expect(issues(spec({ instance: { type: 'n1-standard-4' } }))[0]).toContain('is a Vertex AI machine type (provider: gcp), not an Azure ML instance type');
-    expect(issues(spec({ instance: { count: 60 } }))).toEqual(['instance.count: 60 instances: a managed online deployment has at most 50']);
-    expect(issues(spec({ instance: { autoscaling: { min: 1, max: 3 } } }))[0]).toMatch(/^instance\.autoscaling: .*Azure Monitor autoscale/);
-    expect(issues(spec({ instance: { accelerator: { type: 'nvidia-t4', count: 1 } } }))[0]).toContain('through the instance type');
+    expect(refused(spec({ instance: { count: 60 } }))).toEqual(['instance.count: Azure ML runs at most 50 instances of a revision; count is 60 (set count to 50 or less)']);
+    expect(refused(spec({ instance: { autoscaling: { min: 1, max: 3 } } }))).toEqual(['instance.autoscaling: Azure ML does not autoscale (remove instance.autoscaling and set instance.count)']);
+    expect(refused(spec({ instance: { accelerator: { type: 'nvidia-t4', count: 1 } } }))[0]).toContain('Azure ML attaches GPUs through the instance type');
   });
 
   it('the azure block, tags and env names', () => {
-    expect(issues(spec({ azure: { subscriptionId: 'nope', resourceGroup: 'rg.', workspace: 'w' } }))).toEqual([
+    expect(issues(spec({ settings: { subscriptionId: 'nope', resourceGroup: 'rg.', workspace: 'w' } }))).toEqual([
       'azure.subscriptionId: "nope" is not a subscription id (a GUID) (`az account show --query id -o tsv` prints yours)',
       'azure.resourceGroup: "rg." is not a resource group name (1-90 letters, digits, - _ . ( ), not ending with a dot)',
       'azure.workspace: "w" is not an Azure ML workspace name (3-33 letters, digits, - and _, starting with a letter or digit)',
@@ -63,7 +76,7 @@ describe('azure rules', () => {
     expect(issues(spec({ model: { version: 'latest' } }))).toEqual(['model.version: "latest" is not a torch version (a release number such as 2.2 or 1.5.1)']);
     expect(issues(spec({ model: { framework: 'sklearn', version: undefined } }))).toEqual([]);
     expect(issues(spec({ model: { framework: 'custom', version: undefined } }))[0]).toContain('model.image: framework custom on Azure ML needs a serving image');
-    expect(issues(spec({ model: { path: undefined, uri: 's3://bucket/model/' } }))[0]).toContain('Azure ML cannot read s3:// models');
+    expect(refused(spec({ model: { path: undefined, uri: 's3://bucket/model/' } }))[0]).toContain('Azure ML cannot read s3:// artifacts');
     expect(issues(spec({ model: { path: undefined, uri: 'hf://org/model' } }))[0]).toContain('set framework huggingface');
     expect(issues(spec({ model: { path: undefined, uri: 'azureml://registries/azureml/models/phi/versions/3' } }))[0]).toContain('needs a serving image or environment');
     expect(issues(spec({ model: { path: undefined, uri: 'azureml://datastores/workspaceblobstore/paths/models/churn/' } }))).toEqual([]);
@@ -76,7 +89,7 @@ describe('azure rules', () => {
 
   it('details for plan without a call: the image, instance, workspace', () => {
     const llm = spec({ model: { path: undefined, uri: 'hf://mistralai/Mistral-7B-Instruct-v0.3', framework: 'huggingface', version: '3.3.5' }, instance: { type: 'Standard_NC24ads_A100_v4' } });
-    expect(azureRules.details?.(llm)).toEqual({
+    expect(azureRules.details?.(target(llm))).toEqual({
       image: 'ghcr.io/huggingface/text-generation-inference:3.3.5',
       serving: 'Hugging Face TGI (/generate on port 80)',
       instanceType: 'Standard_NC24ads_A100_v4',
@@ -84,7 +97,7 @@ describe('azure rules', () => {
       region: 'eastus',
       workspace: 'ml-rg/ml-ws',
     });
-    expect(azureRules.details?.(spec())).toMatchObject({ image: CURATED.cpu.image, package: 'torch 2.2', artifactPrefix: 'modeldeploy/churn/' });
+    expect(azureRules.details?.(target(spec()))).toMatchObject({ image: CURATED.cpu.image, package: 'torch 2.2', artifactPrefix: 'modeldeploy/churn/' });
   });
 });
 

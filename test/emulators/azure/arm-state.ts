@@ -49,6 +49,8 @@ export interface FaultSpec {
   /** Only the resource with this name (endpoint, deployment or model name). */
   name?: string;
   details?: ArmErrorDetail[];
+  /** For a failing deployment: what its containers printed (getLogs), as a crashed container leaves it. */
+  logs?: { StorageInitializer?: string; InferenceServer?: string };
 }
 
 export interface SeedWorkspace {
@@ -164,8 +166,11 @@ export interface Operation {
   readonly target: string;
   status: OpStatus;
   readonly startTime: number;
+  /** Start order (many start within one millisecond). */
+  readonly seq: number;
   endTime?: number;
-  readonly doneAt: number;
+  /** Set once the response of the request that started it was sent: from then on a look finishes it. */
+  armed: boolean;
   error?: { code: string; message: string; details?: ArmErrorDetail[] };
   readonly finish: (ok: boolean) => void;
   /** Body served by the Location URL (mfeOperationResults) after success. */
@@ -176,13 +181,13 @@ export interface Operation {
 export interface RequestContext {
   apiVersion: string;
   baseUrl: string;
+  /** Operations this request starts: armed by the router once its response is sent. */
+  started: Operation[];
 }
 
 export interface ArmStateOptions {
   subscriptionId: string;
   tenantId: string;
-  /** Default provisioning time of every LRO. */
-  delayMs: number;
   /** Optional: sends Retry-After on LRO responses (the real service does; it overrides the SDK's updateIntervalInMs). */
   lroRetryAfterSeconds?: number;
   /** Checks that a blob prefix exists; set when the fake is wired to Azurite. */
@@ -227,7 +232,9 @@ const REGISTRY_ASSET_ID = /^azureml:\/\/registries\/([^/]+)\/(models|environment
 
 /**
  * Everything the fake ARM knows: one subscription, its resource groups and workspaces, and the LROs.
- * Time-based transitions are applied lazily by `settle()` on every request, so no timers run.
+ * No clock decides when an operation ends: it finishes on the first look (a status poll, a GET or
+ * LIST of endpoints or deployments, the scoring plane, `inventory()`) after the response of the
+ * request that started it was sent, unless the test holds its kind; `release()` then finishes it.
  */
 export class ArmState {
   readonly resourceGroups = new Map<string, { name: string; location: string }>();
@@ -236,7 +243,8 @@ export class ArmState {
   readonly faults: Array<FaultSpec & { kind: FaultKind }> = [];
   /** Endpoint names held by "other customers", per normalized region. */
   readonly reservedNames = new Map<string, Set<string>>();
-  readonly delays = new Map<FaultKind, number>();
+  /** Kinds of operation kept in progress until `release()` ('all': every kind). */
+  private holding: Set<FaultKind> | 'all' = new Set();
 
   constructor(readonly options: ArmStateOptions) {}
 
@@ -331,14 +339,31 @@ export class ArmState {
 
   /* ------------------------------------------------------------------------------------------- LROs */
 
-  /** Applies every operation whose time has come, in completion order. */
-  settle(now = Date.now()): void {
-    const due = [...this.operations.values()]
-      .filter((op) => op.status === 'InProgress' && op.doneAt <= now)
-      .sort((a, b) => a.doneAt - b.doneAt);
-    for (const op of due) {
+  /** Keep operations of these kinds (default: every kind) in progress until `release()`. */
+  hold(kinds?: readonly FaultKind[]): void {
+    if (!kinds) this.holding = 'all';
+    else if (this.holding !== 'all') for (const k of kinds) this.holding.add(k);
+  }
+
+  /** Stop holding and finish every operation still in progress, in the order they started. */
+  release(): void {
+    this.holding = new Set();
+    this.finish([...this.operations.values()].filter((op) => op.status === 'InProgress'));
+  }
+
+  private held(op: Operation): boolean {
+    return this.holding === 'all' || this.holding.has(op.kind);
+  }
+
+  /** A look at the state: finishes every armed operation that is not held, in the order they started. */
+  settle(): void {
+    this.finish([...this.operations.values()].filter((op) => op.status === 'InProgress' && op.armed && !this.held(op)));
+  }
+
+  private finish(ops: Operation[]): void {
+    for (const op of ops.sort((a, b) => a.seq - b.seq)) {
       op.status = op.error ? 'Failed' : 'Succeeded';
-      op.endTime = op.doneAt;
+      op.endTime = Date.now();
       op.finish(!op.error);
     }
   }
@@ -354,6 +379,7 @@ export class ArmState {
   }
 
   private startOp(args: {
+    ctx: RequestContext;
     kind: FaultKind;
     prefix: 'oe' | 'od';
     location: string;
@@ -372,12 +398,14 @@ export class ArmState {
       target: args.target,
       status: 'InProgress',
       startTime: now,
-      doneAt: now + (this.delays.get(args.kind) ?? this.options.delayMs),
+      seq: this.operations.size,
+      armed: false,
       ...(err ? { error: err } : {}),
       finish: args.finish,
       ...(args.result ? { result: args.result } : {}),
     };
     this.operations.set(op.id, op);
+    args.ctx.started.push(op);
     return op;
   }
 
@@ -849,6 +877,7 @@ export class ArmState {
     if (!existing) ws.endpoints.set(lower(name), ep);
 
     const op = this.startOp({
+      ctx,
       kind: 'endpoint',
       prefix: 'oe',
       location,
@@ -884,6 +913,7 @@ export class ArmState {
     if (patch.identity) ep.identity = patch.identity;
     touch(ep.systemData, Date.now());
     const op = this.startOp({
+      ctx,
       kind: 'endpointUpdate',
       prefix: 'oe',
       location: ep.location,
@@ -913,6 +943,7 @@ export class ArmState {
     ep.state = 'Deleting';
     for (const d of ep.deployments.values()) d.state = 'Deleting';
     const op = this.startOp({
+      ctx,
       kind: 'endpointDelete',
       prefix: 'oe',
       location: ep.location,
@@ -950,6 +981,7 @@ export class ArmState {
     const before = ep.state;
     ep.state = 'Updating';
     const op = this.startOp({
+      ctx,
       kind: 'regenerateKeys',
       prefix: 'oe',
       location: ep.location,
@@ -1061,6 +1093,7 @@ export class ArmState {
       systemData: sysData(now),
     };
     dep.tags = spec.tags;
+    if (fault?.logs) dep.logs = { ...dep.logs, ...fault.logs };
     if (spec.identity) dep.identity = spec.identity;
     if (spec.kind !== undefined) dep.kind = spec.kind;
     dep.sku = spec.sku;
@@ -1070,6 +1103,7 @@ export class ArmState {
     if (!existing) ep.deployments.set(lower(name), dep);
 
     const op = this.startOp({
+      ctx,
       kind: 'deployment',
       prefix: 'od',
       location: ep.location,
@@ -1102,6 +1136,7 @@ export class ArmState {
     if (patch.sku) dep.sku = { ...dep.sku, ...patch.sku } as SkuSpec & { capacity: number };
     touch(dep.systemData, Date.now());
     const op = this.startOp({
+      ctx,
       kind: 'deploymentUpdate',
       prefix: 'od',
       location: ep.location,
@@ -1141,6 +1176,7 @@ export class ArmState {
     const before = dep.state;
     dep.state = 'Deleting';
     const op = this.startOp({
+      ctx,
       kind: 'deploymentDelete',
       prefix: 'od',
       location: ep.location,

@@ -12,12 +12,14 @@ import type {
   FakeResponse,
   FaultKind,
   FaultSpec,
+  Operation,
   RequestContext,
   SeedWorkspace,
   WorkspaceRecord,
 } from './arm-state.js';
 import type { AssetKind } from './arm-validate.js';
 import { getTestCert } from './certs.js';
+import { EveryOtherFirstTry } from './first-tries.js';
 import { ScoringPlane, readBody } from './scoring.js';
 import type { ScoreHandler, ScoringCall } from './scoring.js';
 
@@ -30,8 +32,6 @@ export const DEFAULT_API_VERSIONS = ['2022-10-01', '2023-04-01', '2023-10-01', '
 export interface FakeAzureMlOptions {
   subscriptionId?: string;
   tenantId?: string;
-  /** Provisioning time of every LRO (endpoint, deployment, delete…), ms. Default 300. */
-  delayMs?: number;
   /** Send Retry-After on LRO responses (the real service does; it overrides the SDK's updateIntervalInMs). */
   lroRetryAfterSeconds?: number;
   /** Workspaces to seed; default one: resource group rg1, workspace ws1, eastus. */
@@ -74,6 +74,8 @@ export class FakeAzureMl {
   readonly requests: RecordedRequest[] = [];
   private throttleLeft = 0;
   private throttleRetryAfter = 1;
+  /** While `throttleEveryOther` is on: which requests it refuses. */
+  private alternate: EveryOtherFirstTry | undefined;
   private readonly apiVersions: Set<string>;
   private server?: Server;
   private baseUrl = '';
@@ -85,7 +87,6 @@ export class FakeAzureMl {
     this.state = new ArmState({
       subscriptionId: options.subscriptionId ?? '00000000-0000-0000-0000-000000000000',
       tenantId: options.tenantId ?? '11111111-1111-1111-1111-111111111111',
-      delayMs: options.delayMs ?? 300,
       ...(options.lroRetryAfterSeconds !== undefined ? { lroRetryAfterSeconds: options.lroRetryAfterSeconds } : {}),
       ...(options.azurite ? { blobPrefixExists: (ds, prefix) => this.blobPrefixExists(ds, prefix) } : {}),
     });
@@ -175,13 +176,31 @@ export class FakeAzureMl {
     this.throttleRetryAfter = retryAfterSeconds;
   }
 
-  /** Provisioning delay for all LROs, or for one kind. */
-  setDelay(ms: number, kind?: FaultKind): void {
-    if (kind) this.state.delays.set(kind, ms);
-    else {
-      this.state.options.delayMs = ms;
-      this.state.delays.clear();
-    }
+  /**
+   * From now on until `stopThrottling()`, every other ARM request (counting first tries only,
+   * starting with the next) is throttled with 429 and Retry-After; its retry passes.
+   */
+  throttleEveryOther(retryAfterSeconds = 0): void {
+    this.alternate = new EveryOtherFirstTry();
+    this.throttleRetryAfter = retryAfterSeconds;
+  }
+
+  stopThrottling(): void {
+    this.alternate = undefined;
+    this.throttleLeft = 0;
+  }
+
+  /**
+   * Keep long-running operations of these kinds (default: all) in progress until `release()`.
+   * Without a hold, an operation finishes on the first look after its request was answered.
+   */
+  hold(kinds?: FaultKind[]): void {
+    this.state.hold(kinds);
+  }
+
+  /** Stop holding and finish every operation in progress, as the service eventually would. */
+  release(): void {
+    this.state.release();
   }
 
   /** Simulates another customer holding an endpoint name in a region (names are region-unique). */
@@ -197,6 +216,21 @@ export class FakeAzureMl {
     const dep = this.state.findEndpoint(endpoint)?.deployments.get(deployment.toLowerCase());
     if (!dep) throw new Error(`setLogs: no deployment ${endpoint}/${deployment}`);
     dep.logs = { ...dep.logs, ...logs };
+  }
+
+  /** Back to the seeded workspaces with nothing in them: no resources, operations, faults, holds or records. */
+  reset(): void {
+    this.state.release();
+    for (const ws of this.state.workspaces.values()) {
+      ws.endpoints.clear();
+      for (const kind of ['models', 'codes', 'environments'] as const) ws.assets[kind].clear();
+    }
+    this.state.operations.clear();
+    this.state.faults.length = 0;
+    this.state.reservedNames.clear();
+    this.stopThrottling();
+    this.scoring.clearScoreHandlers();
+    this.clearRecords();
   }
 
   clearRecords(): void {
@@ -273,11 +307,12 @@ export class FakeAzureMl {
       hasAuthorization: req.headers.authorization !== undefined,
     };
     this.requests.push(record);
+    const started: Operation[] = [];
     let response: FakeResponse;
     try {
       const body = this.parseBody(req, raw);
       record.body = body;
-      response = await this.arm(req, path, query, body);
+      response = await this.arm(req, path, query, body, started);
     } catch (err) {
       if (!(err instanceof ArmError)) throw err;
       response = { status: err.status, body: err.toBody(), ...(err.options.headers ? { headers: err.options.headers } : {}) };
@@ -291,6 +326,8 @@ export class FakeAzureMl {
       ...(response.headers ?? {}),
     });
     res.end(response.body !== undefined ? JSON.stringify(response.body) : undefined);
+    // The client has its answer: from now on the next look finishes what this request started.
+    for (const op of started) op.armed = true;
   }
 
   private parseBody(req: IncomingMessage, raw: Buffer): unknown {
@@ -315,7 +352,7 @@ export class FakeAzureMl {
   }
 
   /** ARM front door (auth, api-version, throttling) then the MachineLearningServices resource provider. */
-  private async arm(req: IncomingMessage, path: string, query: Record<string, string>, body: unknown): Promise<FakeResponse> {
+  private async arm(req: IncomingMessage, path: string, query: Record<string, string>, body: unknown, started: Operation[]): Promise<FakeResponse> {
     const method = req.method ?? 'GET';
     const auth = req.headers.authorization;
     if (!auth) {
@@ -334,8 +371,9 @@ export class FakeAzureMl {
     if (!apiVersion) {
       throw armFrontDoor(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
-    if (this.throttleLeft > 0) {
-      this.throttleLeft--;
+    const alternate = this.alternate?.throttles(req.headers['x-ms-client-request-id']) === true;
+    if (this.throttleLeft > 0 || alternate) {
+      if (!alternate) this.throttleLeft--;
       const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
       throw armFrontDoor(
         429,
@@ -354,7 +392,7 @@ export class FakeAzureMl {
           `and API version '${apiVersion}' for type 'workspaces'. The supported api-versions are '${[...this.apiVersions].join(', ')}'.`,
       );
     }
-    const ctx: RequestContext = { apiVersion, baseUrl: this.baseUrl };
+    const ctx: RequestContext = { apiVersion, baseUrl: this.baseUrl, started };
 
     const op = OPERATION.exec(path);
     if (op) {
@@ -632,10 +670,17 @@ export class FakeAzureMl {
           this.failNext(str('kind') as FaultKind, input as unknown as FaultSpec);
           return send(200, { ok: true });
         case 'POST /__fake/throttle':
-          this.throttle(Number(input['times'] ?? 1), Number(input['retryAfterSeconds'] ?? 1));
+          if (input['everyOther'] === true) this.throttleEveryOther(Number(input['retryAfterSeconds'] ?? 0));
+          else this.throttle(Number(input['times'] ?? 1), Number(input['retryAfterSeconds'] ?? 1));
           return send(200, { ok: true });
-        case 'POST /__fake/delay':
-          this.setDelay(Number(input['ms'] ?? 0), input['kind'] ? (str('kind') as FaultKind) : undefined);
+        case 'POST /__fake/stop-throttling':
+          this.stopThrottling();
+          return send(200, { ok: true });
+        case 'POST /__fake/hold':
+          this.hold(Array.isArray(input['kinds']) ? (input['kinds'] as FaultKind[]) : undefined);
+          return send(200, { ok: true });
+        case 'POST /__fake/release':
+          this.release();
           return send(200, { ok: true });
         case 'POST /__fake/reserve-endpoint-name':
           this.reserveEndpointName(str('location'), str('name'));

@@ -1,9 +1,10 @@
 /*
  * Standalone fake Azure ML (+ Azurite blob), for manual runs and subprocess e2e tests:
- *   node --import tsx test/emulators/azure/main.ts [--port 8443] [--delay-ms 300] [--no-azurite]
+ *   node --import tsx test/emulators/azure/main.ts [--port 8443] [--no-azurite]
  *       [--workspace rg1/ws1/eastus]...
  * Prints one JSON line on stdout with the URLs, the CA path and the environment a client needs, then runs until
- * SIGINT/SIGTERM. The HTTP control API lives under /__fake/ (see README.md).
+ * SIGINT/SIGTERM. The HTTP control API lives under /__fake/ (see README.md): operations finish on the
+ * first look after their request was answered, or stay in progress while held (POST /__fake/hold).
  */
 import { parseArgs } from 'node:util';
 
@@ -15,7 +16,6 @@ import type { SeedWorkspace } from './fake-arm.js';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
-    'delay-ms': { type: 'string' },
     'no-azurite': { type: 'boolean', default: false },
     workspace: { type: 'string', multiple: true },
   },
@@ -32,7 +32,6 @@ if (!values['no-azurite']) azurite = await startAzurite();
 const fake = await startFakeAzureMl({
   workspaces,
   ...(values.port ? { port: Number(values.port) } : {}),
-  ...(values['delay-ms'] ? { delayMs: Number(values['delay-ms']) } : {}),
   ...(azurite ? { azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey } } : {}),
 });
 

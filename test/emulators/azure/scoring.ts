@@ -48,6 +48,7 @@ export interface ScoringCall {
 export class ScoringPlane {
   readonly calls: ScoringCall[] = [];
   private readonly handlers = new Map<string, ScoreHandler>();
+  private fallback: ScoreHandler | undefined;
   private readonly inFlight = new Map<DeploymentRecord, number>();
   /** Replaceable for deterministic routing tests; returns [0, 1). */
   random: () => number = Math.random;
@@ -58,8 +59,14 @@ export class ScoringPlane {
     this.handlers.set(`${endpoint.toLowerCase()}/${deployment.toLowerCase()}`, handler);
   }
 
+  /** What every deployment without a handler of its own answers (default: an echo of the request). */
+  setFallbackHandler(handler: ScoreHandler | undefined): void {
+    this.fallback = handler;
+  }
+
   clearScoreHandlers(): void {
     this.handlers.clear();
+    this.fallback = undefined;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, region: string, endpointName: string, rest: string): Promise<void> {
@@ -124,7 +131,7 @@ export class ScoringPlane {
     if (running >= limit) return reply(429, 'Too many pending requests', { 'content-type': 'text/plain' });
     this.inFlight.set(dep, running + 1);
     try {
-      const handler = this.handlers.get(`${ep.name.toLowerCase()}/${dep.name.toLowerCase()}`) ?? defaultHandler;
+      const handler = this.handlers.get(`${ep.name.toLowerCase()}/${dep.name.toLowerCase()}`) ?? this.fallback ?? defaultHandler;
       const timeoutMs = (parseIsoDuration(dep.properties.requestSettings.requestTimeout) ?? 5) * 1000;
       const text = body.toString('utf8');
       const sreq: ScoreRequest = {

@@ -35,13 +35,9 @@ function errorOf(res: HttpsResponse): { code: string; message: string } {
   return (res.json() as { error: { code: string; message: string } }).error;
 }
 
-async function waitFor(path: string, state: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const res = await arm('GET', path);
-    if ((res.json() as { properties: { provisioningState: string } }).properties.provisioningState === state) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${path} never reached ${state}`);
+/** The resource's state as a GET shows it (a GET is a look: what was started before it has finished, unless held). */
+async function stateOf(path: string): Promise<string> {
+  return ((await arm('GET', path)).json() as { properties: { provisioningState: string } }).properties.provisioningState;
 }
 
 const endpointBody = (extra: Record<string, unknown> = {}) => ({ location: 'eastus', properties: { authMode: 'Key', ...extra } });
@@ -53,12 +49,12 @@ const deploymentBody = (props: Record<string, unknown> = {}, top: Record<string,
 });
 
 beforeAll(async () => {
-  fake = await startFakeAzureMl({ delayMs: 60 });
+  fake = await startFakeAzureMl();
   sub = fake.subscriptionId;
   const dsUri = `azureml://subscriptions/${sub}/resourcegroups/rg1/workspaces/ws1/datastores/workspaceblobstore/paths/m`;
   expect((await arm('PUT', `${WSP()}/models/m/versions/1`, { properties: { modelUri: dsUri } })).status).toBe(201);
   expect((await arm('PUT', `${WSP()}/onlineEndpoints/strict-ep`, endpointBody())).status).toBe(201);
-  await waitFor(`${WSP()}/onlineEndpoints/strict-ep`, 'Succeeded');
+  expect(await stateOf(`${WSP()}/onlineEndpoints/strict-ep`)).toBe('Succeeded');
 });
 
 afterAll(async () => {
@@ -105,6 +101,15 @@ describe('ARM front door', () => {
     expect([res.status, res.headers['retry-after'], errorOf(res).code]).toEqual([429, '7', 'SubscriptionRequestsThrottled']);
     expect((await arm('GET', WSP())).status).toBe(200);
   });
+
+  it('throttleEveryOther: each first try gets 429 with Retry-After 0, its retry passes', async () => {
+    fake.throttleEveryOther();
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await arm('GET', WSP())).status);
+    fake.stopThrottling();
+    expect(statuses).toEqual([429, 200, 429, 200]);
+    expect((await arm('GET', WSP())).status).toBe(200);
+  });
 });
 
 describe('online endpoint validation', () => {
@@ -136,10 +141,11 @@ describe('online endpoint validation', () => {
     const current = (await arm('GET', `${WSP()}/onlineEndpoints/strict-ep`)).json() as Record<string, unknown>;
     const echoed = await arm('PUT', `${WSP()}/onlineEndpoints/strict-ep`, current);
     expect(echoed.status).toBe(200);
-    await waitFor(`${WSP()}/onlineEndpoints/strict-ep`, 'Succeeded');
+    expect(await stateOf(`${WSP()}/onlineEndpoints/strict-ep`)).toBe('Succeeded');
   });
 
   it('409 for a second operation while the endpoint is busy', async () => {
+    fake.hold();
     expect((await arm('PUT', `${WSP()}/onlineEndpoints/busy-ep`, endpointBody())).status).toBe(201);
     const again = await arm('PUT', `${WSP()}/onlineEndpoints/busy-ep`, endpointBody());
     expect(again.status).toBe(409);
@@ -148,12 +154,32 @@ describe('online endpoint validation', () => {
       409,
       'Cannot create a deployment in endpoint busy-ep because it is in Creating provisioning state.',
     ]);
-    await waitFor(`${WSP()}/onlineEndpoints/busy-ep`, 'Succeeded');
+    expect(await stateOf(`${WSP()}/onlineEndpoints/busy-ep`)).toBe('Creating');
+    fake.release();
+    expect(await stateOf(`${WSP()}/onlineEndpoints/busy-ep`)).toBe('Succeeded');
+    fake.hold(['endpointDelete']);
     const del = await arm('DELETE', `${WSP()}/onlineEndpoints/busy-ep`);
     expect(del.status).toBe(202);
     expect(del.headers['location']).toContain('/mfeOperationResults/');
     expect(del.headers['azure-asyncoperation']).toContain('/mfeOperationsStatus/');
-    expect((await arm('DELETE', `${WSP()}/onlineEndpoints/busy-ep`)).status).toBe(202);
+    const repeat = await arm('DELETE', `${WSP()}/onlineEndpoints/busy-ep`);
+    expect([repeat.status, repeat.headers['azure-asyncoperation']]).toEqual([202, del.headers['azure-asyncoperation']]);
+    fake.release();
+    expect((await arm('GET', `${WSP()}/onlineEndpoints/busy-ep`)).status).toBe(404);
+    expect((await arm('DELETE', `${WSP()}/onlineEndpoints/busy-ep`)).status).toBe(204);
+  });
+
+  it('an operation ends on the first look after its request was answered: the PUT itself answers Creating', async () => {
+    const put = await arm('PUT', `${WSP()}/onlineEndpoints/quick-ep`, endpointBody());
+    expect([put.status, (put.json() as { properties: { provisioningState: string } }).properties.provisioningState]).toEqual([201, 'Creating']);
+    const status = await httpsRequest(put.headers['azure-asyncoperation'] ?? '', { ca: fake.caPem, headers: { authorization: 'Bearer t' } });
+    expect((status.json() as { status: string }).status).toBe('Succeeded');
+    expect(await stateOf(`${WSP()}/onlineEndpoints/quick-ep`)).toBe('Succeeded');
+    fake.hold(['endpointDelete']);
+    expect((await arm('DELETE', `${WSP()}/onlineEndpoints/quick-ep`)).status).toBe(202);
+    expect(await stateOf(`${WSP()}/onlineEndpoints/quick-ep`)).toBe('Deleting');
+    fake.release();
+    expect((await arm('GET', `${WSP()}/onlineEndpoints/quick-ep`)).status).toBe(404);
   });
 
   it('PATCH takes only tags and identity', async () => {
@@ -192,6 +218,8 @@ describe('online deployment validation', () => {
   });
 
   it('accepts a valid body (PUT 201 + Azure-AsyncOperation and Location), fills defaults, refuses a 2nd op meanwhile', async () => {
+    // Held: the checks below are looks, and would otherwise end the operation they test.
+    fake.hold(['deployment']);
     const res = await arm('PUT', path(), deploymentBody());
     expect(res.status).toBe(201);
     expect(res.headers['azure-asyncoperation']).toMatch(/\/locations\/eastus\/mfeOperationsStatus\/od:/);
@@ -203,7 +231,9 @@ describe('online deployment validation', () => {
     expect((await arm('PUT', `${WSP()}/onlineEndpoints/strict-ep`, endpointBody({ traffic: { blue: 100 } }))).status).toBe(409);
     const status = await httpsRequest(res.headers['azure-asyncoperation'] ?? '', { ca: fake.caPem, headers: { authorization: 'Bearer t' } });
     expect((status.json() as { status: string }).status).toBe('InProgress');
-    await waitFor(path(), 'Succeeded');
+    expect(await stateOf(path())).toBe('Creating');
+    fake.release();
+    expect(await stateOf(path())).toBe('Succeeded');
   });
 
   it('model versions: modelUri is required and must name a workspace datastore', async () => {
@@ -244,22 +274,29 @@ describe('scoring data plane', () => {
     const failed = await post({ authorization: `Bearer ${key}`, 'azureml-model-deployment': 'blue' });
     expect([failed.status, failed.headers['ms-azureml-model-error-statuscode']]).toEqual([424, '500']);
     await arm('PUT', `${WSP()}/onlineEndpoints/strict-ep/deployments/slow`, deploymentBody({ requestSettings: { requestTimeout: 'PT0.05S' } }));
-    await waitFor(`${WSP()}/onlineEndpoints/strict-ep/deployments/slow`, 'Succeeded');
-    fake.setScoreHandler('strict-ep', 'slow', () => new Promise((r) => setTimeout(() => r({ body: 'late' }), 300)));
+    expect(await stateOf(`${WSP()}/onlineEndpoints/strict-ep/deployments/slow`)).toBe('Succeeded');
+    // The container answers only after the caller has its 408.
+    let answer: (result: { body: string }) => void = () => undefined;
+    fake.setScoreHandler('strict-ep', 'slow', () => new Promise((r) => (answer = r)));
     const slow = await post({ authorization: `Bearer ${key}`, 'azureml-model-deployment': 'slow' });
     expect(slow.status).toBe(408);
+    answer({ body: 'late' });
   });
 
   it('429 beyond 2 × maxConcurrentRequestsPerInstance × instances in flight', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
+    let entered = 0;
+    let bothIn: () => void = () => undefined;
+    const inFlight = new Promise<void>((r) => (bothIn = r));
     fake.setScoreHandler('strict-ep', 'blue', async () => {
+      if (++entered === 2) bothIn();
       await gate;
       return { body: 'ok' };
     });
     const h = { authorization: `Bearer ${key}`, 'azureml-model-deployment': 'blue' };
     const first = [post(h), post(h)];
-    await new Promise((r) => setTimeout(r, 50));
+    await inFlight; // both are inside the container, not merely sent
     expect((await post(h)).status).toBe(429);
     release();
     expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
@@ -269,7 +306,7 @@ describe('scoring data plane', () => {
     fake.setScoreHandler('strict-ep', 'blue', () => ({ body: 'blue' }));
     fake.setScoreHandler('strict-ep', 'slow', () => ({ body: 'slow' }));
     expect((await arm('PUT', `${WSP()}/onlineEndpoints/strict-ep`, endpointBody({ traffic: { blue: 70, slow: 30 } }))).status).toBe(200);
-    await waitFor(`${WSP()}/onlineEndpoints/strict-ep`, 'Succeeded');
+    expect(await stateOf(`${WSP()}/onlineEndpoints/strict-ep`)).toBe('Succeeded');
     const rolls = [0.1, 0.69, 0.7, 0.99];
     fake.scoring.random = () => rolls.shift() ?? 0;
     const served = [];
@@ -279,7 +316,7 @@ describe('scoring data plane', () => {
 
   it('AMLToken endpoints take the token from getToken, not keys', async () => {
     expect((await arm('PUT', `${WSP()}/onlineEndpoints/token-ep`, { location: 'eastus', properties: { authMode: 'AMLToken' } })).status).toBe(201);
-    await waitFor(`${WSP()}/onlineEndpoints/token-ep`, 'Succeeded');
+    expect(await stateOf(`${WSP()}/onlineEndpoints/token-ep`)).toBe('Succeeded');
     expect((await arm('POST', `${WSP()}/onlineEndpoints/token-ep/listKeys`)).status).toBe(400);
     const token = (await arm('POST', `${WSP()}/onlineEndpoints/token-ep/token`)).json() as { accessToken: string; tokenType: string };
     expect(token.tokenType).toBe('Bearer');

@@ -81,7 +81,6 @@ async function score(key: string | undefined, deployment?: string) {
 beforeAll(async () => {
   azurite = await startAzurite();
   fake = await startFakeAzureMl({
-    delayMs: 150,
     workspaces: [
       { resourceGroup: RG, workspace: WS, location: 'eastus' },
       { resourceGroup: 'rg-other-team', workspace: 'ws-other', location: 'eastus' },
@@ -125,7 +124,8 @@ describe('fake Azure ML control plane with the real @azure/arm-machinelearning c
     expect(listed.sort()).toEqual([...uploadedBlobs].sort());
   });
 
-  it('creates an endpoint: 201 Creating, LRO through the delay, then Succeeded', async () => {
+  it('creates an endpoint: 201 Creating, in progress while held, then Succeeded', async () => {
+    fake.hold(['endpoint']);
     const poller = await ml.onlineEndpoints.beginCreateOrUpdate(
       RG,
       WS,
@@ -139,6 +139,9 @@ describe('fake Azure ML control plane with the real @azure/arm-machinelearning c
       POLL,
     );
     expect((await ml.onlineEndpoints.get(RG, WS, EP)).properties.provisioningState).toBe('Creating');
+    await poller.poll();
+    expect(poller.isDone()).toBe(false);
+    fake.release();
     const ep = await poller.pollUntilDone();
     expect(ep.properties.provisioningState).toBe('Succeeded');
     expect(ep.properties.scoringUri).toBe(`${fake.url}/inference/eastus/${EP}/score`);
@@ -244,8 +247,8 @@ describe('fake Azure ML control plane with the real @azure/arm-machinelearning c
       code: 'OutOfQuota',
       message: 'Not enough quota available for Standard_DS3_v2 in SubscriptionId 0000. Current usage/limit: 4/4.',
     });
-    const poller = await ml.onlineDeployments.beginCreateOrUpdate(RG, WS, EP, 'red', deploymentBody(modelArmId), POLL);
-    await expect(poller.pollUntilDone()).rejects.toThrow(/OutOfQuota/);
+    // begin… polls once before it returns: the operation ends on that first look.
+    await expect(ml.onlineDeployments.beginCreateOrUpdateAndWait(RG, WS, EP, 'red', deploymentBody(modelArmId), POLL)).rejects.toThrow(/OutOfQuota/);
     expect((await ml.onlineDeployments.get(RG, WS, EP, 'red')).properties.provisioningState).toBe('Failed');
     const logs = await ml.onlineDeployments.getLogs(RG, WS, EP, 'red', { containerType: 'StorageInitializer', tail: 10 });
     expect(logs.content).toContain('Download failed');
@@ -255,8 +258,9 @@ describe('fake Azure ML control plane with the real @azure/arm-machinelearning c
   it('a model whose blobs are not in the datastore fails the deployment LRO with BadArgument', async () => {
     const uri = `azureml://subscriptions/${fake.subscriptionId}/resourcegroups/${RG}/workspaces/${WS}/datastores/workspaceblobstore/paths/LocalUpload/never-uploaded/model`;
     const ghost = await ml.modelVersions.createOrUpdate(RG, WS, 'ghost', '1', { properties: { modelUri: uri } });
-    const poller = await ml.onlineDeployments.beginCreateOrUpdate(RG, WS, EP, 'ghost', deploymentBody(ghost.id ?? ''), POLL);
-    await expect(poller.pollUntilDone()).rejects.toThrow(/BadArgument.*Unable to download user model/);
+    await expect(ml.onlineDeployments.beginCreateOrUpdateAndWait(RG, WS, EP, 'ghost', deploymentBody(ghost.id ?? ''), POLL)).rejects.toThrow(
+      /BadArgument.*Unable to download user model/,
+    );
     await ml.onlineDeployments.beginDeleteAndWait(RG, WS, EP, 'ghost', POLL);
     await ml.modelContainers.delete(RG, WS, 'ghost');
   });
