@@ -162,7 +162,6 @@ describe.each(SELECTED)('provider %s', (id) => {
   });
 
   it('an update reaches the new revision before promote, while the endpoint still serves the old one', async () => {
-    h.answer((revision) => ({ status: 200, body: { predictions: [0], served: revision } }));
     const d = await deployment();
     const first = await d.up();
     await d.write({ weights: 'v2' });
@@ -172,7 +171,9 @@ describe.each(SELECTED)('provider %s', (id) => {
       before: async (name) => {
         if (name !== 'promote' || beforePromote) return;
         beforePromote = h.invocations();
-        servedDuringPromote = (JSON.parse((await d.invoke()).body) as { served: string }).served;
+        // Which revision answered, as the emulator saw it (a cloud fixes the shape of the answer).
+        await d.invoke();
+        servedDuringPromote = h.invocations().at(-1)?.revision;
       },
     };
     const second = await d.up();
