@@ -47,7 +47,7 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; message: st
 /** One look: the layer finishes what is in progress before it answers (unless held). */
 async function look(name: string): Promise<Record<string, unknown> & { gone?: string }> {
   return sm.send(new DescribeEndpointCommand({ EndpointName: name })).then(
-    (out) => out as Record<string, unknown>,
+    (out) => ({ ...out }) as Record<string, unknown>,
     (e: Error) => ({ gone: e.message }),
   );
 }
