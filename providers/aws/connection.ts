@@ -4,6 +4,7 @@
  * time a call needs it (`invoke` loads only the runtime client; `status` SageMaker and S3).
  * SDK types stay in providers/aws.
  */
+import { createRequire } from 'node:module';
 import { durationSetting } from '../../src/core/spec.js';
 import type { ConnectInput } from '../../src/core/provider.js';
 import type { AwsSettings } from './settings.js';
@@ -21,8 +22,15 @@ export interface Loaded<Sdk, Client> {
 
 export type SageMaker = Loaded<SageMakerSdk, InstanceType<SageMakerSdk['SageMakerClient']>>;
 export type Runtime = Loaded<RuntimeSdk, InstanceType<RuntimeSdk['SageMakerRuntimeClient']>>;
-export type S3 = Loaded<S3Sdk, InstanceType<S3Sdk['S3Client']>> & { storage: StorageSdk };
+export type S3 = Loaded<S3Sdk, InstanceType<S3Sdk['S3Client']>>;
 export type Scaling = Loaded<ScalingSdk, InstanceType<ScalingSdk['ApplicationAutoScalingClient']>>;
+
+/**
+ * The SDK ships CommonJS: `require` loads it as it is, where `import()` first scans each module's
+ * source for its exports (cjs-module-lexer) — on client-sagemaker's 800 kB bundle that scan cost
+ * more than a SageMaker request. Still loaded only when a client is first needed.
+ */
+const load = createRequire(import.meta.url);
 
 const DEFAULT_POLL_MS = 1000;
 const MAX_POLL_MS = 15_000;
@@ -72,21 +80,25 @@ export class AwsConnection {
   }
 
   sagemaker(): Promise<SageMaker> {
-    this.sm ??= import('@aws-sdk/client-sagemaker').then((sdk) => ({ sdk, client: new sdk.SageMakerClient(this.config('sagemaker')) }));
+    this.sm ??= Promise.resolve().then(() => {
+      const sdk = load('@aws-sdk/client-sagemaker') as SageMakerSdk;
+      return { sdk, client: new sdk.SageMakerClient(this.config('sagemaker')) };
+    });
     return this.sm;
   }
 
   runtime(): Promise<Runtime> {
-    this.rt ??= import('@aws-sdk/client-sagemaker-runtime').then((sdk) => ({
-      sdk,
+    this.rt ??= Promise.resolve().then(() => {
+      const sdk = load('@aws-sdk/client-sagemaker-runtime') as RuntimeSdk;
       // A container has 60 s to answer (the service's limit); give the socket a margin.
-      client: new sdk.SageMakerRuntimeClient({ ...this.config('runtime'), requestHandler: { connectionTimeout: 10_000, requestTimeout: 90_000 } }),
-    }));
+      return { sdk, client: new sdk.SageMakerRuntimeClient({ ...this.config('runtime'), requestHandler: { connectionTimeout: 10_000, requestTimeout: 90_000 } }) };
+    });
     return this.rt;
   }
 
   s3(): Promise<S3> {
-    this.s3m ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([sdk, storage]) => {
+    this.s3m ??= Promise.resolve().then(() => {
+      const sdk = load('@aws-sdk/client-s3') as S3Sdk;
       // A custom S3 endpoint (LocalStack, moto, MinIO) has no per-bucket DNS: use path-style.
       const client = new sdk.S3Client({ ...this.config('s3'), forcePathStyle: this.settings.endpoints.s3 !== undefined });
       // Parts are signed without hashing their bytes (sha256 in JS runs at ~175 MB/s here and made
@@ -102,13 +114,21 @@ export class AwsConnection {
         },
         { step: 'build', name: 'modeldeployUnsignedPayload' },
       );
-      return { sdk, client, storage };
+      return { sdk, client };
     });
     return this.s3m;
   }
 
+  /** lib-storage's multipart uploader: only an upload needs it (not a list, a write or a delete). */
+  storage(): Promise<StorageSdk> {
+    return Promise.resolve().then(() => load('@aws-sdk/lib-storage') as StorageSdk);
+  }
+
   scaling(): Promise<Scaling> {
-    this.aas ??= import('@aws-sdk/client-application-auto-scaling').then((sdk) => ({ sdk, client: new sdk.ApplicationAutoScalingClient(this.config('scaling')) }));
+    this.aas ??= Promise.resolve().then(() => {
+      const sdk = load('@aws-sdk/client-application-auto-scaling') as ScalingSdk;
+      return { sdk, client: new sdk.ApplicationAutoScalingClient(this.config('scaling')) };
+    });
     return this.aas;
   }
 

@@ -54,7 +54,7 @@ export class S3Store implements ArtifactStore {
 
   async upload(key: string, file: LocalFile, ctx: StoreContext & { onProgress(loaded: number): void }): Promise<void> {
     ctx.signal.throwIfAborted();
-    const { client, storage } = await this.connection.s3();
+    const [{ client }, storage] = await Promise.all([this.connection.s3(), this.connection.storage()]);
     const upload = new storage.Upload({
       client,
       params: { Bucket: this.bucket, Key: key, Body: createReadStream(file.path), ContentLength: file.bytes, Metadata: { sha256: file.sha256 } },
