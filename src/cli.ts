@@ -59,13 +59,21 @@ export async function main(argv: string[], io: Io, options: MainOptions): Promis
     });
   }
 
+  if (argv.length === 0) {
+    // No command is a usage error: a CI step that forgot its command must not pass.
+    io.stderr.write(program.helpInformation());
+    io.stderr.write('error: no command given\n  hint: modeldeploy up | invoke | down | status | …; modeldeploy <command> --help for its options\n');
+    return EXIT_CODES.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      const hint = error.code === 'commander.excessArguments' ? 'name deploy.yaml with -f: modeldeploy <command> -f path/to/deploy.yaml' : undefined;
+      if (hint) io.stderr.write(`  hint: ${hint}\n`);
       if (argv.includes('--json')) {
-        io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'UsageError', kind: 'usage', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'UsageError', kind: 'usage', message: error.message.replace(/^error: /, ''), ...(hint ? { hint } : {}) } }, null, 2)}\n`);
       }
       return EXIT_CODES.usage;
     }
@@ -95,6 +103,7 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
         registry,
         displayPath: displayFile,
       });
+      output.addSecrets(loaded.secrets);
       return loaded.spec;
     },
     async core(): Promise<CoreContext> {
@@ -130,9 +139,9 @@ function report(error: ModeldeployError, output: Output, options: { json: boolea
     });
   }
   output.error(error.message);
-  if (error.hint) output.io.stderr.write(`  hint: ${error.hint}\n`);
+  if (error.hint) output.note(`  hint: ${error.hint}`);
   if (error.kind === 'internal' && options.verbose) {
-    output.io.stderr.write(`${(error.cause instanceof Error ? error.cause.stack : error.stack) ?? ''}\n`);
+    output.note((error.cause instanceof Error ? error.cause.stack : error.stack) ?? '');
   }
 }
 
@@ -152,10 +161,12 @@ function version(): string {
 export async function run(registry: ProviderRegistry): Promise<void> {
   const controller = new AbortController();
   let signals = 0;
+  const args = process.argv.slice(2);
+  const command = COMMANDS.find((c) => c.name === args.find((a) => !a.startsWith('-')));
   const onSignal = (name: NodeJS.Signals) => {
     signals++;
     if (signals > 1) process.exit(130);
-    process.stderr.write(`\n${name}: stopping and rolling back what this run created (again to exit at once)\n`);
+    process.stderr.write(`\n${name}: ${command?.onInterrupt ?? 'stopping'} (again to exit at once)\n`);
     controller.abort(new Error(name));
   };
   process.on('SIGINT', onSignal);

@@ -33,7 +33,8 @@ export interface SpawnOptions {
 export async function spawnDetached(options: SpawnOptions): Promise<{ pid: number; message?: unknown }> {
   const [file, ...args] = options.command;
   if (!file) throw new Error('empty command');
-  const log = openSync(options.logFile, 'a');
+  // 0600: a serving process may log what it was sent.
+  const log = openSync(options.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
     child = spawn(file, args, {

@@ -25,7 +25,7 @@ import type {
   Resource,
   Target,
 } from '../../src/core/provider.js';
-import { endpointNotFound } from '../../src/core/target.js';
+import { endpointNotFound, OWNER_TAGS } from '../../src/core/target.js';
 import { FolderStore } from './folder-store.js';
 import { freePort, isAlive, nodeEntry, spawnDetached, stopProcess, tailLog } from './process.js';
 import { ADMIN_PREFIX } from './router.js';
@@ -72,10 +72,12 @@ export class LocalProvider implements Provider {
     const modelDir = fileURLToPath(request.artifact.uri);
     const port = await freePort();
     const logFile = this.store.logFile(t.name, t.stage, revision);
-    await mkdir(path.dirname(logFile), { recursive: true });
+    await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
     const command = spec.model.framework === 'onnx' ? nodeEntry('serve-onnx') : (spec.model.command ?? []);
+    // Only deploy.yaml's env, the container contract and a minimal base: never the CLI's own
+    // environment, which holds cloud credentials the model has no business seeing.
     const env: NodeJS.ProcessEnv = {
-      ...this.env,
+      ...baseEnv(this.env),
       ...spec.env,
       SM_MODEL_DIR: modelDir,
       AIP_STORAGE_URI: `file://${modelDir}`,
@@ -94,7 +96,7 @@ export class LocalProvider implements Provider {
         cause: error,
       });
     }
-    const record: RevisionRecord = { revision, pid, port, sha256: request.artifact.sha256, command, logFile, startedAt: ctx.clock.now(), startupMs: spec.timeouts.startupMs };
+    const record: RevisionRecord = { revision, pid, port, sha256: request.artifact.sha256, logFile, startedAt: ctx.clock.now(), startupMs: spec.timeouts.startupMs };
     await this.store.writeRevision(t.name, t.stage, record);
     ctx.track(revisionResource(record));
   }
@@ -225,23 +227,25 @@ export class LocalProvider implements Provider {
   }
 
   private async ensureRouter(t: Target, ctx: ProviderContext): Promise<EndpointRecord> {
-    await this.store.claim(t.name, t.stage, { ...t.tags });
+    // Records hold modeldeploy's own tags only: a user tag may carry a value read from a secret.
+    const tags = ownerTags(t);
+    await this.store.claim(t.name, t.stage, tags);
     const existing = await this.store.readEndpoint(t.name, t.stage);
     if (existing && isAlive(existing.pid)) return existing;
     if (existing) await rm(this.store.endpointFile(t.name, t.stage), { force: true });
     const token = randomBytes(24).toString('hex');
     const logFile = this.store.logFile(t.name, t.stage, 'router');
-    await mkdir(path.dirname(logFile), { recursive: true });
+    await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
     const { pid, message } = await spawnDetached({
       command: nodeEntry('router'),
       cwd: this.store.home,
-      env: { PATH: this.env.PATH, MODELDEPLOY_ROUTER_TOKEN: token },
+      env: { ...baseEnv(this.env), MODELDEPLOY_ROUTER_TOKEN: token },
       logFile,
       ipc: true,
     });
     const port = (message as { port?: number } | undefined)?.port;
     if (!port) throw new ProviderError('RouterStartFailed', 'the local router did not report its port', { category: 'failed', hint: `log: ${logFile}` });
-    const record: EndpointRecord = { name: t.name, stage: t.stage, pid, port, token, tags: { ...t.tags }, createdAt: new Date().toISOString() };
+    const record: EndpointRecord = { name: t.name, stage: t.stage, pid, port, token, tags, createdAt: new Date().toISOString() };
     await this.store.writeEndpoint(record);
     ctx.track(endpointResource(record));
     return record;
@@ -253,6 +257,19 @@ export class LocalProvider implements Provider {
     if (await healthy(endpoint.port)) return { state: 'ready', url: endpointUrl(endpoint) };
     return { state: 'failed', reason: `revision ${endpoint.active.revision} does not answer GET /ping` };
   }
+}
+
+/** What a serving process inherits of the CLI's environment: enough to run, nothing to steal. */
+const BASE_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ'] as const;
+
+function baseEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const key of BASE_ENV) if (env[key] !== undefined) out[key] = env[key];
+  return out;
+}
+
+function ownerTags(t: Target): Record<string, string> {
+  return { [OWNER_TAGS.deployment]: t.name, [OWNER_TAGS.stage]: t.stage };
 }
 
 function endpointUrl(endpoint: EndpointRecord): string {

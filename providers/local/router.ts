@@ -8,6 +8,7 @@ import { request as httpRequest, createServer, type IncomingMessage, type Server
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isLoopbackHost, MISDIRECTED } from './loopback.js';
 
 export const ADMIN_PREFIX = '/_modeldeploy/';
 
@@ -85,6 +86,7 @@ export function createRouter(token: string) {
   };
 
   const server = createServer((req, res) => {
+    if (!isLoopbackHost(req.headers.host)) return json(res, MISDIRECTED.status, MISDIRECTED.body);
     if (req.url?.startsWith(ADMIN_PREFIX)) {
       admin(req, res).catch(() => json(res, 500, { error: 'admin call failed' }));
       return;

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isLoopbackHost, MISDIRECTED } from './loopback.js';
 import { findOnnxModelFile, loadOnnxPredictor, PredictionInputError } from './onnx-predictor.js';
 import type { OnnxPredictor } from './onnx-predictor.js';
 
@@ -62,6 +63,10 @@ export function createOnnxServer(predictor: OnnxPredictor, routes: ServeRoutes, 
       const ms = (performance.now() - started).toFixed(1);
       log(`${new Date().toISOString()} ${req.method} ${path} ${res.statusCode} ${ms}ms`);
     });
+    if (!isLoopbackHost(req.headers.host)) {
+      send(res, MISDIRECTED.status, MISDIRECTED.body);
+      return;
+    }
     handle(req, res, path).catch((err: unknown) => {
       if (err instanceof HttpError) {
         send(res, err.status, { error: err.message }, err.headers);

@@ -28,7 +28,6 @@ export interface RevisionRecord {
   pid: number;
   port: number;
   sha256: string;
-  command: string[];
   logFile: string;
   startedAt: number;
   startupMs: number;
@@ -63,7 +62,7 @@ export class LocalStore {
     const marker = await readJson<Record<string, string>>(this.ownerFile(name, stage));
     if (marker) return ownerOf(marker);
     const endpoint = await this.readEndpoint(name, stage);
-    return endpoint ? ownerOf(endpoint.tags) : {};
+    return endpoint ? ownerOf(endpoint.tags ?? {}) : {};
   }
   /** Claim the folder for this deployment; the first write of every deploy. */
   async claim(name: string, stage: string, tags: Record<string, string>): Promise<void> {

@@ -4,9 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact, ArtifactFile } from '../core/artifact.js';
+import { UsageError } from '../core/errors.js';
+import { scanModelFolder } from './scan.js';
 
 const CACHE_VERSION = 1;
 
@@ -72,31 +74,18 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every regular file under dir, sorted, with '/'-separated relative paths. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(rel: string): Promise<void> {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
-    for (const entry of entries) {
-      const child = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile()) out.push(child);
-      else if (entry.isSymbolicLink()) {
-        const info = await stat(path.join(dir, child));
-        if (info.isFile()) out.push(child);
-        else if (info.isDirectory()) await walk(child);
-      }
-    }
-  }
-  await walk('');
-  return out.sort();
-}
-
 /** Hash a model file or directory into an Artifact. */
 export async function hashArtifact(modelPath: string, cache: HashCache): Promise<Artifact> {
   const info = await stat(modelPath);
   const root = info.isDirectory() ? modelPath : path.dirname(modelPath);
-  const relPaths = info.isDirectory() ? await listFiles(modelPath) : [path.basename(modelPath)];
+  let relPaths = [path.basename(modelPath)];
+  if (info.isDirectory()) {
+    const scan = await scanModelFolder(modelPath);
+    if (scan.problems.length > 0) {
+      throw new UsageError('ModelFolderInvalid', `${modelPath}: ${scan.problems.join('; ')}`, { hint: 'remove or replace those files: only regular files inside the model folder are uploaded' });
+    }
+    relPaths = scan.files;
+  }
   const files: ArtifactFile[] = [];
   // Two at a time: enough to overlap I/O with hashing on a 2-core machine.
   let next = 0;

@@ -48,6 +48,8 @@ export interface CommandDefinition<T = unknown> {
    * keeps -f and takes this long name instead.
    */
   deployFileLongFlag?: string;
+  /** What the first SIGINT/SIGTERM does, as the user is told (default: "stopping"). */
+  onInterrupt?: string;
   run(input: Record<string, unknown>, ctx: CommandContext): Promise<CommandResult<T>>;
 }
 

@@ -5,6 +5,7 @@ export const downCommand = defineCommand<DownResult>({
   name: 'down',
   summary: 'Delete everything modeldeploy made for this deployment and stage',
   usesDeployFile: true,
+  onInterrupt: 'stopping the teardown; what is deleted stays deleted, `modeldeploy down` again finishes it',
   options: [{ flags: '--keep-artifacts', description: 'leave the uploaded model artifacts in place' }],
   async run(input, ctx) {
     const { down } = await import('../core/teardown.js');

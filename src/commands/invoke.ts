@@ -31,6 +31,9 @@ export const invokeCommand = defineCommand<InvokeCommandResult>({
       const chunks: Buffer[] = [];
       for await (const chunk of ctx.io.stdin ?? []) chunks.push(Buffer.from(chunk as Buffer));
       body = Buffer.concat(chunks);
+      if (body.length === 0) {
+        throw new UsageError('MissingRequest', 'no request body: standard input was empty', { hint: `pass --data '{"instances": [[1, 2, 3, 4]]}', --file request.json, or pipe the body in` });
+      }
     } else {
       throw new UsageError('MissingRequest', 'no request body', { hint: `pass --data '{"instances": [[1, 2, 3, 4]]}', --file request.json, or pipe it on stdin` });
     }

@@ -5,6 +5,7 @@ export const upCommand = defineCommand<UpResult>({
   name: 'up',
   summary: 'Upload the model, create or update the endpoint, wait until ready, smoke-test it',
   usesDeployFile: true,
+  onInterrupt: 'stopping and rolling back what this run created',
   options: [
     { flags: '--no-smoke', description: 'skip the smoke test' },
     { flags: '--keep-on-failure', description: 'keep what a failed run created, for inspection (default: roll back)' },
@@ -39,8 +40,9 @@ export const upCommand = defineCommand<UpResult>({
       ...(result.url ? [`| url | ${result.url} |`] : []),
       ...(result.smoke ? [`| smoke test | passed in ${Math.round(result.smoke.latencyMs)} ms |`] : []),
     ].join('\n');
-    await writeGithubOutputs(ctx.io.env, { endpoint: `${result.name}-${result.stage}`, url: result.url, revision: result.revision, action: result.action }, summary);
-    await rememberLastResult(ctx.io.cwd, result);
+    const problems = await writeGithubOutputs(ctx.io.env, { endpoint: `${result.name}-${result.stage}`, url: result.url, revision: result.revision, action: result.action }, summary, (t) => ctx.output.mask(t));
+    for (const problem of problems) ctx.output.emit({ code: 'GithubOutputFailed', level: 'warn', message: problem });
+    await rememberLastResult(ctx.io.cwd, result, (t) => ctx.output.mask(t));
     const verb = { created: 'created', updated: 'updated', unchanged: 'unchanged' }[result.action];
     return {
       data: result,
@@ -50,13 +52,13 @@ export const upCommand = defineCommand<UpResult>({
 });
 
 /** `.modeldeploy/<name>-<stage>.json`: the last result, for people and scripts; `down` never reads it. */
-async function rememberLastResult(cwd: string, result: UpResult): Promise<void> {
+async function rememberLastResult(cwd: string, result: UpResult, mask: (text: string) => string): Promise<void> {
   const [{ mkdir, writeFile }, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
   const dir = path.join(cwd, '.modeldeploy');
   const { name, stage, provider, revision, url, action, timings } = result;
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, `${name}-${stage}.json`), `${JSON.stringify({ name, stage, provider, revision, url, action, timings, at: new Date().toISOString() }, null, 2)}\n`);
+    await writeFile(path.join(dir, `${name}-${stage}.json`), mask(`${JSON.stringify({ name, stage, provider, revision, url, action, timings, at: new Date().toISOString() }, null, 2)}\n`));
   } catch {
     // A read-only working directory loses a cache, not a deploy.
   }

@@ -3,7 +3,8 @@
  * rules). Every problem of a stage is collected and reported at once, each with file:line:col,
  * the field path and a hint. The user's parsed object is never mutated.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from './deps.js';
 import type { core } from 'zod';
@@ -11,7 +12,9 @@ import { ConfigError, type ConfigIssue, UsageError } from '../core/errors.js';
 import { capabilityIssues } from '../core/capabilities.js';
 import type { ProviderDescriptor, ProviderRegistry, RuleIssue } from '../core/provider.js';
 import { parseDuration, type DeploymentSpec, type SmokeRequest } from '../core/spec.js';
+import { masker } from '../core/secrets.js';
 import { targetOf } from '../core/target.js';
+import { scanModelFolder } from '../artifacts/scan.js';
 import { interpolate } from './interpolate.js';
 import { buildDeploySchema, knownKeysAt, type DeployFile, type DeploySchema } from './schema.js';
 import { closest } from './suggest.js';
@@ -34,13 +37,26 @@ export interface LoadedDeployment {
   spec: DeploymentSpec;
   /** Locate a field of the file, for errors raised after loading. */
   locate(path: Path): { line: number; column: number };
+  /** Values read from the environment through ${VAR}: masked wherever modeldeploy prints. */
+  secrets: string[];
 }
+
+/** deploy.yaml is a small file: anything bigger is a mistake (or an attack), refused before it is read. */
+export const MAX_DEPLOY_FILE_BYTES = 1024 * 1024;
 
 export async function loadDeployment(file: string, options: LoadOptions): Promise<LoadedDeployment> {
   const env = options.env ?? process.env;
-  let text: string;
+  return parseDeployment(await readDeployFile(file, options.displayPath ?? file), file, { ...options, env });
+}
+
+/**
+ * Read deploy.yaml as a regular file of at most MAX_DEPLOY_FILE_BYTES. Opened non-blocking and
+ * checked before reading: a named pipe would otherwise hang for ever, /dev/zero never end.
+ */
+async function readDeployFile(file: string, display: string): Promise<string> {
+  let handle: FileHandle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(
@@ -49,7 +65,23 @@ export async function loadDeployment(file: string, options: LoadOptions): Promis
       { hint: 'Run `modeldeploy init` to write one, or point -f/--file at yours.', cause: error },
     );
   }
-  return parseDeployment(text, file, { ...options, env });
+  try {
+    const info = await handle.stat();
+    const whole = (message: string, hint: string) => new ConfigError([{ file: display, line: 1, column: 1, path: '', message, hint }]);
+    if (info.isDirectory()) {
+      throw new UsageError('ConfigNotFound', `cannot read ${file}: it is a directory`, { hint: 'point -f/--file at the deploy.yaml inside it' });
+    }
+    if (!info.isFile()) throw whole(`${file} is not a regular file (${info.isFIFO() ? 'a named pipe' : info.isSocket() ? 'a socket' : 'a device'})`, 'point -f/--file at a deploy.yaml file');
+    if (info.size > MAX_DEPLOY_FILE_BYTES) {
+      throw whole(`${file} is ${info.size} bytes; a deploy.yaml may be at most ${MAX_DEPLOY_FILE_BYTES} bytes (1 MiB)`, 'keep large request bodies and lists in files that deploy.yaml names (smoke.request.file)');
+    }
+    const buffer = Buffer.alloc(info.size + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > info.size) throw whole(`${file} grew while it was read`, 'run again once it is written');
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function parseDeployment(text: string, filePath: string, options: LoadOptions): Promise<LoadedDeployment> {
@@ -57,24 +89,33 @@ export async function parseDeployment(text: string, filePath: string, options: L
   const file = options.displayPath ?? filePath;
   const dir = path.dirname(path.resolve(filePath));
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found below in one pass: yaml's own check compares every key with every
+  // other (40,000 env keys took 10 s), and it does not say which key or where the first one is.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number) => {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
 
   // Stage 1: YAML syntax.
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => ({
-        file,
-        ...at(e.pos[0]),
-        path: '',
-        message: `YAML syntax error: ${firstLine(e.message)}`,
-        hint: yamlHint(e.code, e.message),
-      })),
-    );
+  const syntax: ConfigIssue[] = doc.errors.map((e) => ({
+    file,
+    ...at(e.pos[0]),
+    path: '',
+    message: `YAML syntax error: ${firstLine(e.message)}`,
+    hint: yamlHint(e.code, e.message),
+  }));
+  for (const dup of duplicateKeys(doc.contents)) {
+    const first = at(dup.first);
+    syntax.push({
+      file,
+      ...at(dup.second),
+      path: formatPath(dup.path),
+      message: `"${String(dup.path.at(-1))}" appears twice in the same mapping (first on line ${first.line})`,
+      hint: 'each field may appear once; remove one of them',
+    });
   }
+  if (syntax.length > 0) throw new ConfigError(sortIssues(syntax));
   const locate = (p: Path, onKey = false) => at(offsetOf(doc, p, onKey));
   const issue = (p: Path, message: string, hint?: string, onKey = false, field: Path = p): ConfigIssue => ({
     file,
@@ -84,7 +125,14 @@ export async function parseDeployment(text: string, filePath: string, options: L
     ...(hint ? { hint } : {}),
   });
 
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (error) {
+    // yaml refuses to expand an alias bomb (a few lines that expand to billions of nodes).
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the file expands its YAML aliases (*name) too many times', hint: `use at most ${MAX_ALIASES} alias references; write the values out` }]);
+  }
   if (raw === null || raw === undefined) {
     throw new ConfigError([issue([], 'the file is empty', 'Run `modeldeploy init` for a starting point.')]);
   }
@@ -92,9 +140,12 @@ export async function parseDeployment(text: string, filePath: string, options: L
     throw new ConfigError([issue([], 'expected a mapping of fields (name:, model:, …) at the top level')]);
   }
 
-  // Stage 2a: ${VAR} interpolation, on a copy.
+  // Stage 2a: ${VAR} interpolation, on a copy. What came from the environment is secret from here on.
   const issues: ConfigIssue[] = [];
-  const interpolated = mapStrings(raw, [], (value, p) => {
+  const secrets = new Set<string>();
+  const interpolated = mapStrings(raw, (value, at) => {
+    if (!value.includes('$') && !CONTROL.test(value)) return value;
+    const p = at();
     const result = interpolate(value, env);
     for (const name of result.missing) {
       issues.push(issue(p, `environment variable ${name} is not set`, `export ${name}=… or write \${${name}:-default}`));
@@ -102,8 +153,16 @@ export async function parseDeployment(text: string, filePath: string, options: L
     for (const bad of result.malformed) {
       issues.push(issue(p, `malformed reference ${bad}`, 'write ${NAME} or ${NAME:-default}; $${ for a literal ${'));
     }
+    for (const v of result.fromEnv) secrets.add(v);
+    const control = CONTROL.exec(result.value);
+    if (control) {
+      const code = `U+${(control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      issues.push(issue(p, `contains a control character (${code})`, 'remove it: no cloud takes control characters in names, tags or environment values'));
+    }
     return result.value;
   });
+  const mask = masker(secrets);
+  const fail = (found: ConfigIssue[]) => new ConfigError(sortIssues(found).map((i) => ({ ...i, message: mask(i.message), ...(i.hint ? { hint: mask(i.hint) } : {}) })));
   if (options.stage !== undefined) (interpolated as Record<string, unknown>).stage = options.stage;
 
   // Stage 2b: shape.
@@ -114,9 +173,15 @@ export async function parseDeployment(text: string, filePath: string, options: L
   if (!parsed.success) {
     // A field whose ${VAR} is unset has been reported once already; its empty value says nothing new.
     const unset = new Set(issues.map((i) => i.path));
-    for (const zi of parsed.error.issues) issues.push(...describeZodIssue(zi, interpolated, issue, schema).filter((i) => !unset.has(i.path)));
+    for (const zi of parsed.error.issues) {
+      if (options.stage !== undefined && zi.path.length === 1 && zi.path[0] === 'stage') {
+        // The flag is wrong, not the file: say so, and point at no line of deploy.yaml.
+        throw new UsageError('InvalidOption', `--stage ${mask(options.stage)}: ${zi.message}`, { hint: 'lowercase letters, digits and -, starting with a letter, at most 16 characters' });
+      }
+      issues.push(...describeZodIssue(zi, interpolated, issue, schema).filter((i) => !unset.has(i.path)));
+    }
   }
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(sortIssues(issues));
+  if (issues.length > 0 || !parsed.success) throw fail(issues);
 
   // Stage 3: cross-field rules, then the provider's capabilities and its own rules.
   const data = parsed.data as DeployFile;
@@ -127,8 +192,8 @@ export async function parseDeployment(text: string, filePath: string, options: L
     for (const ri of capabilityIssues(spec, module)) issues.push(ruleIssue(ri, issue));
     if (issues.length === 0) for (const ri of module.rules.check(targetOf(spec))) issues.push(ruleIssue(ri, issue));
   }
-  if (issues.length > 0) throw new ConfigError(sortIssues(issues));
-  return { spec, locate: (p) => locate(p) };
+  if (issues.length > 0) throw fail(issues);
+  return { spec, locate: (p) => locate(p), secrets: [...secrets] };
 }
 
 const schemas = new WeakMap<ProviderRegistry, DeploySchema>();
@@ -169,7 +234,11 @@ async function normalise(
     const info = await stat(modelPath).catch(() => undefined);
     if (!info) {
       issues.push(issue(['model', 'path'], `${model.path} does not exist (looked at ${modelPath})`, 'paths are relative to deploy.yaml'));
-    } else if (!info.isFile() && !info.isDirectory()) {
+    } else if (info.isDirectory()) {
+      const scan = await scanModelFolder(modelPath);
+      for (const problem of scan.problems) issues.push(issue(['model', 'path'], problem, 'only regular files inside the model folder are uploaded; remove or replace it'));
+      if (scan.files.length === 0 && scan.problems.length === 0) issues.push(issue(['model', 'path'], `${model.path} is an empty folder`, 'put the model files in it, or point path at the model'));
+    } else if (!info.isFile()) {
       issues.push(issue(['model', 'path'], `${model.path} is neither a file nor a directory`));
     }
   }
@@ -187,6 +256,12 @@ async function normalise(
   }
   if (data.instance.autoscaling && data.instance.autoscaling.min > data.instance.autoscaling.max) {
     issues.push(issue(['instance', 'autoscaling', 'min'], `min (${data.instance.autoscaling.min}) is above max (${data.instance.autoscaling.max})`));
+  }
+
+  for (const which of ['deploy', 'startup'] as const) {
+    if (parseDuration(data.timeouts[which]) <= 0) {
+      issues.push(issue(['timeouts', which], `${JSON.stringify(data.timeouts[which])} is no time at all`, which === 'deploy' ? 'give up a realistic time, e.g. 30m' : 'e.g. 10m: how long the container may take to answer its health check'));
+    }
   }
 
   let smoke: DeploymentSpec['smoke'];
@@ -289,6 +364,11 @@ function describeZodIssue(
     }
     case 'invalid_value': {
       const options = zi.values.map(String);
+      if (value === undefined) {
+        // zod reports a missing enum field this way: it is a missing field.
+        const field = p[p.length - 1];
+        return [issue(p.slice(0, -1), `${formatPath(p)} is required`, `add \`${String(field)}: …\` (one of: ${options.join(', ')})`, false, p)];
+      }
       const guess = typeof value === 'string' ? closest(value, options) : undefined;
       return [issue(p, `${describeValue(value)} is not one of: ${options.join(', ')}`, guess ? `did you mean "${guess}"?` : undefined)];
     }
@@ -337,14 +417,37 @@ function valueAt(input: unknown, p: Path): unknown {
   return node;
 }
 
-/** Deep copy in which every string is replaced by fn(string, path). */
-function mapStrings(value: unknown, p: Path, fn: (s: string, p: Path) => string): unknown {
-  if (typeof value === 'string') return fn(value, p);
-  if (Array.isArray(value)) return value.map((v, i) => mapStrings(v, [...p, i], fn));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, [...p, k], fn)]));
-  }
-  return value;
+/**
+ * Deep copy in which every string is replaced by fn(string, path). The path is built only when
+ * fn asks for it (an issue to report): one shared stack, not an array per string (40,000 env
+ * entries made 40,000 arrays for nothing).
+ */
+function mapStrings(value: unknown, fn: (s: string, path: () => Path) => string): unknown {
+  const stack: Path = [];
+  const here = () => [...stack];
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return fn(node, here);
+    if (Array.isArray(node)) {
+      const out = new Array<unknown>(node.length);
+      for (let i = 0; i < node.length; i++) {
+        stack.push(i);
+        out[i] = walk(node[i]);
+        stack.pop();
+      }
+      return out;
+    }
+    if (node && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node)) {
+        stack.push(k);
+        out[k] = walk(v);
+        stack.pop();
+      }
+      return out;
+    }
+    return node;
+  };
+  return walk(value);
 }
 
 /** Offset of the node at a path; the nearest existing ancestor when the field is missing. */
@@ -366,6 +469,42 @@ function offsetOf(doc: Document, p: Path, onKey: boolean): number {
   }
   const target = (onKey && keyNode) || (node as Node | null | undefined);
   return target?.range?.[0] ?? 0;
+}
+
+/** C0 controls and DEL, tab and line breaks excepted. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Alias references a deploy.yaml may make before it counts as an alias bomb. */
+const MAX_ALIASES = 100;
+
+/** Keys that repeat within one mapping, anywhere in the document: one pass, a set per mapping. */
+function duplicateKeys(root: unknown): Array<{ path: Path; first: number; second: number }> {
+  const out: Array<{ path: Path; first: number; second: number }> = [];
+  const stack: Path = [];
+  const visit = (node: unknown) => {
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) continue;
+        const offset = (pair.key as Node).range?.[0] ?? 0;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) out.push({ path: [...stack, key], first: earlier, second: offset });
+        else seen.set(key, offset);
+        stack.push(key);
+        visit(pair.value);
+        stack.pop();
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        stack.push(i);
+        visit(item);
+        stack.pop();
+      });
+    }
+  };
+  visit(root);
+  return out;
 }
 
 function formatPath(p: Path): string {

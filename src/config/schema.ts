@@ -66,7 +66,7 @@ const instanceSchema = z.strictObject({
     .strictObject({ type: z.string().min(1), count: z.number().int().min(1).max(16).default(1) })
     .nullable()
     .optional()
-    .describe('Where the cloud takes accelerators separately (gcp), e.g. {type: nvidia-l4, count: 1}.'),
+    .describe('Where the provider takes accelerators separately from the instance type, e.g. {type: nvidia-l4, count: 1}.'),
   autoscaling: z
     .strictObject({
       min: z.number().int().min(0),

@@ -8,7 +8,7 @@ import type { Artifact } from './artifact.js';
 import { artifactResource, staleArtifacts, syncArtifact } from './artifact-sync.js';
 import { decide, openSession, providerContext, type CoreContext, type Decision, type Session } from './context.js';
 import { InterruptedError, ModeldeployError, ProviderError } from './errors.js';
-import type { InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
+import type { Current, InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
 import { ownedInventory, removeInOrder } from './removal.js';
 import { withRetry } from './retry.js';
 import { revisionId } from './revision.js';
@@ -75,7 +75,12 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
   const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal, onRetry: onRetry(core) });
 
   let at = core.clock.now();
-  const current = await retry(() => provider.read(t, ctx));
+  let current: Current | undefined;
+  try {
+    current = await retry(() => provider.read(t, ctx));
+  } catch (error) {
+    throw core.signal.aborted ? new InterruptedError('interrupted during up', { cause: error }) : error;
+  }
   const decision = decide(current, revision, session);
   lap('plan', at);
   core.progress.emit({ code: 'Planned', level: 'info', message: planMessage(t.base, decision, revision), data: { action: decision.action, revision, current: decision.current } });
@@ -101,6 +106,8 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
 
   const reachRevision = module.capabilities.reachRevision;
   const smokes = options.smoke && spec.smoke?.request !== undefined;
+  /** Whether the new revision may take traffic: then a rollback puts the previous one back first. */
+  let trafficMoved = false;
   try {
     at = core.clock.now();
     const ref = await syncArtifact(provider.artifacts, t, artifact, module.rules.packaging?.(t) ?? 'files', ctx);
@@ -113,6 +120,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
 
     at = core.clock.now();
     core.progress.emit({ code: 'DeployStarted', level: 'step', message: `${decision.action === 'create' ? 'creating' : 'updating'} ${t.base} (revision ${revision})` });
+    trafficMoved = reachRevision === 'none';
     await provider.deploy(t, { revision, artifact: ref, reach: smokes && reachRevision !== 'none', ...(decision.current ? { previous: decision.current } : {}) }, ctx);
     const settled = await waitUntilSettled(() => provider.status(t, revision, ctx), {
       clock: core.clock,
@@ -148,7 +156,10 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
     // Providers that cannot reach a revision already serve it; promote lets them finish (e.g.
     // attach autoscaling) and is a no-op for traffic.
     at = core.clock.now();
+    trafficMoved = true;
     await retry(() => provider.promote(t, revision, ctx));
+    // Interrupted while promote ran: the run is undone like any other (the previous revision back).
+    core.signal.throwIfAborted();
     lap('promote', at);
     core.progress.emit({ code: 'Promoted', level: 'info', message: reachRevision === 'none' ? `revision ${revision} serves all traffic` : `traffic moved to revision ${revision}` });
     const retired = await retireStale(session, revision, artifact.sha256, ctx, core);
@@ -171,7 +182,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       core.progress.emit({ code: 'KeptOnFailure', level: 'warn', message: `keeping what this run created (${journal.map((r) => r.id).join(', ') || 'nothing'}) for inspection; \`modeldeploy down\` removes it` });
       throw error;
     }
-    const remaining = await rollback(session, decision, journal, core);
+    const remaining = await rollback(session, trafficMoved ? decision.restorable : undefined, journal, core);
     if (error instanceof ModeldeployError && remaining.length > 0) {
       throw new ModeldeployError(error.kind, error.code, `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}`, {
         hint: 'Run `modeldeploy down` to remove what is left.',
@@ -184,17 +195,16 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
 }
 
 /**
- * Undo this run. On an update whose revision may already take traffic (reachRevision `none`),
- * first put the previous revision back; then delete what the journal holds. Runs under its own
- * signal: the user's interrupt must not stop the cleanup it asked for.
+ * Undo this run. When the new revision may already take traffic (deploy moved it, or promote was
+ * called), first put the previous revision back; then delete what the journal holds. Runs under
+ * its own signal: the user's interrupt must not stop the cleanup it asked for.
  */
-async function rollback(session: Session, decision: Decision, journal: Resource[], core: CoreContext): Promise<Resource[]> {
-  const { provider, t, module } = session;
+async function rollback(session: Session, previous: string | undefined, journal: Resource[], core: CoreContext): Promise<Resource[]> {
+  const { provider, t } = session;
   const signal = AbortSignal.timeout(10 * 60_000);
   const ctx = providerContext(core, signal);
   core.progress.emit({ code: 'RollbackStarted', level: 'warn', message: `rolling back: ${journal.length} resource(s) created by this run` });
-  const previous = decision.restorable;
-  if (previous && module.capabilities.reachRevision === 'none') {
+  if (previous) {
     try {
       await withRetry(() => provider.promote(t, previous, ctx), { clock: core.clock, signal, onRetry: onRetry(core) });
       await waitUntilSettled(() => provider.status(t, previous, ctx), {

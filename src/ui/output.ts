@@ -4,6 +4,7 @@
  * real terminal, or as plain timestamped lines in CI, pipes and 0-column ptys.
  */
 import type { ProgressEvent, ProgressSink } from '../core/events.js';
+import { masker } from '../core/secrets.js';
 
 export interface Io {
   stdout: { write(text: string): unknown };
@@ -40,6 +41,9 @@ export function spinnerAllowed(io: Io, options: OutputOptions): boolean {
 export class Output implements ProgressSink {
   private spinner: Spinner | undefined;
   private readonly color: boolean;
+  private readonly secrets = new Set<string>();
+  /** Hides every secret known so far in a text about to be printed or written. */
+  mask: (text: string) => string = (text) => text;
 
   constructor(
     readonly io: Io,
@@ -50,8 +54,15 @@ export class Output implements ProgressSink {
     this.color = useColor(io);
   }
 
-  emit(event: ProgressEvent): void {
+  /** Values that must never be printed (read from the environment through ${VAR}). */
+  addSecrets(values: Iterable<string>): void {
+    for (const v of values) this.secrets.add(v);
+    this.mask = masker(this.secrets);
+  }
+
+  emit(raw: ProgressEvent): void {
     if (this.options.quiet) return;
+    const event = { ...raw, message: this.mask(raw.message) };
     const level = event.level ?? 'info';
     if (this.spinner) {
       if (level === 'step') this.spinner.start(event.message);
@@ -66,17 +77,22 @@ export class Output implements ProgressSink {
   /** Human result text on stdout (skipped with --json: the JSON document is the result). */
   result(text: string): void {
     this.spinner?.stop();
-    if (!this.options.json && text) this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (!this.options.json && text) this.io.stdout.write(this.mask(text.endsWith('\n') ? text : `${text}\n`));
   }
 
   json(document: unknown): void {
     this.spinner?.stop();
-    this.io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    this.io.stdout.write(this.mask(`${JSON.stringify(document, null, 2)}\n`));
   }
 
   error(text: string): void {
     this.spinner?.stop();
-    this.io.stderr.write(`${this.paint('✖', 'error')} ${text}\n`);
+    this.io.stderr.write(`${this.paint('✖', 'error')} ${this.mask(text)}\n`);
+  }
+
+  /** A line of diagnostics on stderr (a hint, a stack trace). */
+  note(text: string): void {
+    this.io.stderr.write(this.mask(text.endsWith('\n') ? text : `${text}\n`));
   }
 
   private paint(text: string, level: string): string {

@@ -48,8 +48,8 @@ export interface ContractHarness {
   /** Invocations the model served since reset, in order. */
   invocations(): Invocation[];
   /** Requests since the last clearCalls (or reset). */
-  calls(): EmulatorCall[];
-  clearCalls(): void;
+  calls(): Promise<EmulatorCall[]>;
+  clearCalls(): Promise<void>;
   /** Everything in the emulator, bucket contents included (the bucket itself and planted foreign things excluded). */
   listing(): Promise<EmulatorResource[]>;
   /** An endpoint named `base` that modeldeploy did not make; returns a function that describes it, to prove it untouched. */

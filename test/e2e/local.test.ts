@@ -32,7 +32,7 @@ const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
 async function servingPids(): Promise<number[]> {
   const files = await filesUnder(path.join(home, 'deployments'));
   const out: number[] = [];
-  for (const f of files.filter((f) => f.endsWith('.json'))) {
+  for (const f of files.filter((f) => f.endsWith('endpoint.json') || f.includes('revisions/'))) {
     const record = JSON.parse(await readFile(path.join(home, 'deployments', f), 'utf8')) as { pid: number };
     out.push(record.pid);
   }
@@ -142,7 +142,7 @@ describe('local provider, examples/local-onnx', () => {
     const status = JSON.parse((await cli(['status', '--json'])).stdout);
     expect(status).toMatchObject({ state: 'ready', revision: first.revision });
     expect(status.resources.filter((r: { type: string }) => r.type === 'local:revision')).toHaveLength(1);
-    expect(status.resources.filter((r: { type: string }) => r.type === 'local:artifact')).toHaveLength(1);
+    expect(status.resources.filter((r: { type: string }) => r.type === 'artifact')).toHaveLength(1);
   });
 
   it('a first deploy that fails its smoke test exits 4 and leaves nothing', async () => {

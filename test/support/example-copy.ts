@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HashCache, hashArtifact } from '../../src/artifacts/hash.js';
 import { loadDeployment } from '../../src/config/load.js';
-import type { ProviderRules } from '../../src/core/provider.js';
 import { revisionId } from '../../src/core/revision.js';
+import { registry } from '../../providers/index.js';
 import { filesUnder, ROOT, runCli, type CliOptions, type CliRun } from './cli.js';
 
 export class ExampleCopy {
@@ -47,8 +47,8 @@ export class ExampleCopy {
   }
 
   /** The revision `up` will compute for the copy as it is now. */
-  async revision(rules: ProviderRules): Promise<string> {
-    const { spec } = await loadDeployment(this.deployFile, { env: this.env(), rules: async () => rules });
-    return revisionId(spec, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)));
+  async revision(): Promise<string> {
+    const { spec } = await loadDeployment(this.deployFile, { env: this.env(), registry });
+    return revisionId(spec, await hashArtifact(spec.model.path ?? '', await HashCache.open(undefined)), await registry.module(spec.provider));
   }
 }

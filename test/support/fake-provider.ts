@@ -2,24 +2,30 @@
  * An in-memory provider written against our own contract (not a cloud SDK fake), for driving the
  * core lifecycle in unit tests: every call is recorded, and failures are switched on per test.
  */
-import type { Artifact } from '../../src/core/artifact.js';
 import type { Clock } from '../../src/core/clock.js';
 import { ProviderError } from '../../src/core/errors.js';
 import type {
-  ArtifactRef,
+  ArtifactStore,
+  Capabilities,
+  Current,
   DeploymentSummary,
+  DeployRequest,
   EndpointState,
+  FoundResource,
   InvokeRequest,
   InvokeResponse,
   InvokeTarget,
-  Plan,
+  LocalFile,
   Provider,
   ProviderContext,
-  ProviderRules,
+  ProviderModule,
+  ProviderRegistry,
   Resource,
-  Revision,
+  StoreContext,
+  StoredObject,
+  Target,
 } from '../../src/core/provider.js';
-import type { DeploymentSpec } from '../../src/core/spec.js';
+import { endpointNotFound, ownerOf } from '../../src/core/target.js';
 
 export interface FakeBehaviour {
   /** Polls a new revision stays pending before it is ready. */
@@ -34,14 +40,41 @@ export interface FakeBehaviour {
   onDeploy?: () => void;
 }
 
+/** Objects in memory, keyed as the core lays them out. */
+export class MemoryStore implements ArtifactStore {
+  readonly concurrency = 2;
+  readonly objects = new Map<string, StoredObject>();
+  readonly uploads: string[] = [];
+  uri(key: string): string {
+    return `fake://${key}`;
+  }
+  async list(prefix: string): Promise<StoredObject[]> {
+    return [...this.objects.values()].filter((o) => o.key.startsWith(prefix));
+  }
+  async upload(key: string, file: LocalFile, ctx: StoreContext & { onProgress(loaded: number): void }): Promise<void> {
+    ctx.signal.throwIfAborted();
+    this.uploads.push(key);
+    this.objects.set(key, { key, bytes: file.bytes, sha256: file.sha256 });
+    ctx.onProgress(file.bytes);
+  }
+  async write(key: string, body: string): Promise<void> {
+    this.objects.set(key, { key, bytes: Buffer.byteLength(body) });
+  }
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
+  }
+  /** The content addresses that hold model files. */
+  artifacts(): string[] {
+    return [...new Set([...this.objects.keys()].filter((k) => !k.includes('/refs/')).map((k) => k.split('/')[2] ?? ''))];
+  }
+}
+
 export class FakeProvider implements Provider {
-  readonly id = 'local' as const;
   readonly polling = { initialMs: 100, maxMs: 1000 };
-  readonly rules: ProviderRules;
+  readonly artifacts = new MemoryStore();
   readonly calls: string[] = [];
-  readonly artifacts = new Set<string>();
   readonly revisions = new Map<string, { polls: number }>();
-  endpoint: { active?: string } | undefined;
+  endpoint: { active?: string; tags: Record<string, string> } | undefined;
   behaviour: FakeBehaviour = {
     pendingPolls: 2,
     failRevisions: new Set(),
@@ -49,14 +82,7 @@ export class FakeProvider implements Provider {
     throttle: {},
   };
 
-  constructor(readonly routing = true) {
-    this.rules = {
-      id: 'local',
-      capabilities: { revisionRouting: routing, gpu: false, autoscaling: false, serverless: false },
-      check: () => [],
-      names: (spec) => ({ endpoint: `${spec.name}-${spec.stage}` }),
-    };
-  }
+  constructor(readonly capabilities: Capabilities = fakeCapabilities('direct')) {}
 
   private record(method: keyof Provider, detail = ''): void {
     this.calls.push(detail ? `${method}:${detail}` : method);
@@ -67,89 +93,89 @@ export class FakeProvider implements Provider {
     }
   }
 
-  async plan(spec: DeploymentSpec, revision: string): Promise<Plan> {
-    this.record('plan');
-    const names = this.rules.names(spec);
-    if (!this.endpoint?.active) return { spec, action: 'create', revision, names, details: {} };
-    const current = { revision: this.endpoint.active, state: { state: 'ready' } as EndpointState };
-    return { spec, action: current.revision === revision ? 'unchanged' : 'update', revision, current, names, details: {} };
+  async read(): Promise<Current | undefined> {
+    this.record('read');
+    if (!this.endpoint) return undefined;
+    const owner = ownerOf(this.endpoint.tags);
+    return this.endpoint.active ? { owner, revision: this.endpoint.active, state: { state: 'ready', url: 'fake://endpoint' } } : { owner, state: { state: 'pending' } };
   }
 
-  async upload(_plan: Plan, artifact: Artifact, ctx: ProviderContext): Promise<ArtifactRef> {
-    this.record('upload');
-    const uploaded = !this.artifacts.has(artifact.sha256);
-    if (uploaded) {
-      this.artifacts.add(artifact.sha256);
-      ctx.track({ type: 'fake:artifact', id: artifact.sha256.slice(0, 12), scope: 'artifact', sha256: artifact.sha256, order: 2 });
-    }
-    return { uri: `fake://${artifact.sha256}`, sha256: artifact.sha256, uploaded, bytes: artifact.bytes };
-  }
-
-  async deploy(plan: Plan, _artifact: ArtifactRef, ctx: ProviderContext): Promise<Revision> {
-    this.record('deploy', plan.revision);
+  async deploy(t: Target, request: DeployRequest, ctx: ProviderContext): Promise<void> {
+    this.record('deploy', request.revision);
     this.behaviour.onDeploy?.();
     if (!this.endpoint) {
-      this.endpoint = {};
+      this.endpoint = { tags: { ...t.tags } };
       ctx.track({ type: 'fake:endpoint', id: 'endpoint', scope: 'endpoint', order: 0 });
     }
-    this.revisions.set(plan.revision, { polls: 0 });
-    ctx.track({ type: 'fake:revision', id: plan.revision, scope: 'revision', revision: plan.revision, order: 1 });
-    if (!this.routing) this.endpoint.active = plan.revision; // traffic moves with the update
-    return { id: plan.revision, handle: {} };
+    this.revisions.set(request.revision, { polls: 0 });
+    ctx.track({ type: 'fake:revision', id: request.revision, scope: 'revision', revision: request.revision, order: 1 });
+    if (this.capabilities.reachRevision === 'none') this.endpoint.active = request.revision; // traffic moves with the update
   }
 
-  async status(_plan: Plan, revision: Revision | undefined): Promise<EndpointState> {
-    this.record('status', revision?.id ?? 'endpoint');
+  async status(_t: Target, revision: string | undefined): Promise<EndpointState> {
+    this.record('status', revision ?? 'endpoint');
     if (!revision) return this.endpoint?.active ? { state: 'ready', url: 'fake://endpoint' } : { state: 'absent' };
-    const r = this.revisions.get(revision.id);
+    const r = this.revisions.get(revision);
     if (!r) return { state: 'absent' };
     r.polls++;
     if (r.polls <= this.behaviour.pendingPolls) return { state: 'pending', detail: `poll ${r.polls}` };
-    if (this.behaviour.failRevisions.has(revision.id)) return { state: 'failed', reason: 'container exited (code 1)' };
+    if (this.behaviour.failRevisions.has(revision)) return { state: 'failed', reason: 'container exited (code 1)', logsHint: 'fake logs' };
     return { state: 'ready' };
   }
 
-  async invoke(_plan: Plan, target: InvokeTarget, request: InvokeRequest): Promise<InvokeResponse> {
-    const revision = target.kind === 'revision' ? target.revision.id : this.endpoint?.active;
-    this.record('invoke', target.kind === 'revision' ? `revision:${revision}` : 'endpoint');
-    if (!revision) throw new ProviderError('EndpointNotFound', 'no endpoint', { category: 'notFound' });
+  async invoke(t: Target, to: InvokeTarget, request: InvokeRequest): Promise<InvokeResponse> {
+    const revision = to.kind === 'revision' ? to.revision : this.endpoint?.active;
+    this.record('invoke', to.kind === 'revision' ? `revision:${revision}` : 'endpoint');
+    if (!revision) throw endpointNotFound(t, 'memory');
     const { status, body } = this.behaviour.respond(revision, request);
     return { status, body: Buffer.from(JSON.stringify(body)), contentType: 'application/json', latencyMs: 5 };
   }
 
-  async promote(_plan: Plan, revision: Revision): Promise<void> {
-    this.record('promote', revision.id);
+  async promote(_t: Target, revision: string): Promise<void> {
+    this.record('promote', revision);
     if (!this.endpoint) throw new ProviderError('EndpointNotFound', 'no endpoint', { category: 'notFound' });
-    this.endpoint.active = revision.id;
+    if (!this.revisions.has(revision)) throw new ProviderError('RevisionNotFound', `no revision ${revision}`, { category: 'notFound' });
+    this.endpoint.active = revision;
   }
 
-  async revision(_plan: Plan, id: string): Promise<Revision | undefined> {
-    this.record('revision', id);
-    return this.revisions.has(id) ? { id, handle: {} } : undefined;
-  }
-
-  async inventory(): Promise<Resource[]> {
+  async inventory(): Promise<FoundResource[]> {
     this.record('inventory');
+    const owner = ownerOf(this.endpoint?.tags ?? {});
     return [
-      ...(this.endpoint ? [{ type: 'fake:endpoint', id: 'endpoint', scope: 'endpoint' as const, order: 0 }] : []),
-      ...[...this.revisions.keys()].map((id) => ({ type: 'fake:revision', id, scope: 'revision' as const, revision: id, order: 1 })),
-      ...[...this.artifacts].map((sha) => ({ type: 'fake:artifact', id: sha.slice(0, 12), scope: 'artifact' as const, sha256: sha, order: 2 })),
+      ...(this.endpoint ? [{ type: 'fake:endpoint', id: 'endpoint', scope: 'endpoint' as const, order: 0, owner }] : []),
+      ...[...this.revisions.keys()].map((id) => ({ type: 'fake:revision', id, scope: 'revision' as const, revision: id, order: 1, owner })),
     ];
   }
 
-  async remove(_spec: DeploymentSpec, resource: Resource): Promise<void> {
+  async remove(_t: Target, resource: Resource): Promise<void> {
     this.record('remove', `${resource.type}:${resource.id}`);
     if (resource.type === 'fake:endpoint') this.endpoint = undefined;
     if (resource.type === 'fake:revision') {
       this.revisions.delete(resource.id);
-      if (this.endpoint?.active === resource.id) this.endpoint.active = undefined;
+      if (this.endpoint?.active === resource.id) delete this.endpoint.active;
     }
-    if (resource.type === 'fake:artifact' && resource.sha256) this.artifacts.delete(resource.sha256);
   }
 
   async list(): Promise<DeploymentSummary[]> {
     return [];
   }
+}
+
+export function fakeCapabilities(reachRevision: Capabilities['reachRevision']): Capabilities {
+  return { reachRevision, accelerators: 'none', autoscaling: false, maxInstances: 1, artifactSchemes: [], logs: false };
+}
+
+/** A registry holding one provider module around a FakeProvider (id `fake`). */
+export function fakeRegistry(provider: FakeProvider): ProviderRegistry {
+  const module: ProviderModule = {
+    id: 'fake',
+    title: 'the fake provider',
+    init: { framework: 'onnx', maxBaseName: 60 },
+    capabilities: provider.capabilities,
+    rules: { check: () => [], names: (t) => ({ endpoint: t.base }) },
+    connect: async () => provider,
+  };
+  return { ids: ['fake'], defaultId: 'fake', descriptors: async () => [module], module: async () => module };
 }
 
 /** Time that only moves when someone sleeps: waits cost nothing and intervals are observable. */

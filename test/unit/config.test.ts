@@ -55,12 +55,12 @@ const AZURE = [
   '  workspace: ml-ws',
 ];
 
-async function load(text: string, options: LoadOptions = {}) {
+async function load(text: string, options: Partial<LoadOptions> = {}) {
   await writeFile(file, text);
-  return loadDeployment(file, { env: {}, rules: (id) => registry.rules(id), displayPath: 'deploy.yaml', ...options });
+  return loadDeployment(file, { env: {}, registry, displayPath: 'deploy.yaml', ...options });
 }
 
-async function issuesOf(text: string, options: LoadOptions = {}): Promise<readonly ConfigIssue[]> {
+async function issuesOf(text: string, options: Partial<LoadOptions> = {}): Promise<readonly ConfigIssue[]> {
   const error = await load(text, options).then(
     () => undefined,
     (e: unknown) => e,
@@ -77,7 +77,7 @@ const where = (i: ConfigIssue) => `${i.line}:${i.column} ${i.path}`;
 
 interface Case {
   yaml: string;
-  options?: LoadOptions;
+  options?: Partial<LoadOptions>;
   /** The issue under test. */
   path: string;
   line: number;
@@ -282,14 +282,14 @@ describe('bad deploy.yaml: each problem located, named and explained', () => {
 
   it('a missing file is a UsageError ConfigNotFound that points at init', async () => {
     const missing = path.join(dir, 'nope', 'deploy.yaml');
-    const error = await loadDeployment(missing, { env: {} }).catch((e: unknown) => e);
+    const error = await loadDeployment(missing, { env: {}, registry }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect(error).not.toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ code: 'ConfigNotFound', kind: 'usage', message: `${missing} does not exist`, hint: expect.stringContaining('modeldeploy init') });
   });
 
   it('a folder where the file should be is ConfigNotFound too, saying why', async () => {
-    const error = await loadDeployment(path.join(dir, 'model'), { env: {} }).catch((e: unknown) => e);
+    const error = await loadDeployment(path.join(dir, 'model'), { env: {}, registry }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ConfigNotFound', kind: 'usage', message: expect.stringContaining('cannot read') });
   });
 });
@@ -309,7 +309,7 @@ describe('several problems in one file are reported at once, in line order', () 
       'name: Iris', //                  10
     );
     await writeFile(file, yaml);
-    const error = (await loadDeployment(file, { env: {}, displayPath: 'deploy.yaml' }).catch((e: unknown) => e)) as ConfigError;
+    const error = (await loadDeployment(file, { env: {}, displayPath: 'deploy.yaml', registry }).catch((e: unknown) => e)) as ConfigError;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.issues.map(where)).toEqual(['2:6 env.A', '3:20 timeouts.deploy', '5:10 instance.count', '8:14 model.framework', '9:1 modle', '10:7 name']);
     expect(error.message.split('\n')).toEqual([
@@ -425,7 +425,7 @@ describe('good deploy.yaml', () => {
     );
     const env = { ACCOUNT: '123456789012', WHO: 'ada', EMPTY: '' };
     const { spec } = await load(text, { env });
-    expect(spec.aws).toEqual({ roleArn: 'arn:aws:iam::123456789012:role/SageMakerRole', bucket: 'fallback-bucket' });
+    expect(spec.settings).toEqual({ roleArn: 'arn:aws:iam::123456789012:role/SageMakerRole', bucket: 'fallback-bucket' });
     expect(spec.env).toEqual({ GREETING: 'hello ada', EMPTY_OK: '', EMPTY_DEFAULTED: 'defaulted' });
     expect(spec.tags).toEqual({ team: 'ml' });
     expect(spec.smoke?.request).toEqual({ kind: 'json', body: { inputs: 'ada asks', parameters: { stop: ['.'] } }, contentType: 'application/json' });
@@ -446,15 +446,15 @@ describe('good deploy.yaml', () => {
 
   it('changes nothing it was given, and shares nothing between loads', async () => {
     const env = Object.freeze({ WHO: 'ada' });
-    const options = Object.freeze({ env, stage: 'prod', displayPath: 'deploy.yaml' });
+    const options = Object.freeze({ env, stage: 'prod', displayPath: 'deploy.yaml', registry });
     const text = y(...LOCAL, 'stage: dev', 'env:', '  A: ${WHO}', '  B: ${UNSET:-b}', 'smoke:', '  request: {instances: [[1, 2]]}');
     const first = await parseDeployment(text, file, options);
     expect(env).toEqual({ WHO: 'ada' }); // ${UNSET:-b} did not write UNSET back
-    expect(options).toEqual({ env: { WHO: 'ada' }, stage: 'prod', displayPath: 'deploy.yaml' });
+    expect(options).toEqual({ env: { WHO: 'ada' }, stage: 'prod', displayPath: 'deploy.yaml', registry });
 
     first.spec.env.A = 'changed';
     (first.spec.smoke?.request as { body: { instances: number[][] } }).body.instances.push([3, 4]);
-    const second = await parseDeployment(text, file, { env });
+    const second = await parseDeployment(text, file, { env, registry });
     expect(second.spec.stage).toBe('dev');
     expect(second.spec.env).toEqual({ A: 'ada', B: 'b' });
     expect(second.spec.smoke?.request).toMatchObject({ body: { instances: [[1, 2]] } });
@@ -477,7 +477,7 @@ describe('good deploy.yaml', () => {
   it('every example in examples/ validates', async () => {
     for (const example of await readdir(path.join(ROOT, 'examples'))) {
       const target = path.join(ROOT, 'examples', example, 'deploy.yaml');
-      await expect(loadDeployment(target, { env: {}, rules: (id) => registry.rules(id) }), example).resolves.toBeDefined();
+      await expect(loadDeployment(target, { env: {}, registry }), example).resolves.toBeDefined();
     }
   });
 });

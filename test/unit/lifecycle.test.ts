@@ -8,7 +8,7 @@ import { RecordingProgress } from '../../src/core/events.js';
 import { up } from '../../src/core/lifecycle.js';
 import type { DeploymentSpec } from '../../src/core/spec.js';
 import { down } from '../../src/core/teardown.js';
-import { FakeClock, FakeProvider } from '../support/fake-provider.js';
+import { FakeClock, FakeProvider, fakeCapabilities, fakeRegistry } from '../support/fake-provider.js';
 
 let dir: string;
 let spec: DeploymentSpec;
@@ -21,7 +21,7 @@ beforeEach(async () => {
     dir,
     name: 'iris',
     stage: 'dev',
-    provider: 'local',
+    provider: 'fake',
     model: { path: path.join(dir, 'model.bin'), framework: 'onnx' },
     instance: { count: 1 },
     env: {},
@@ -40,7 +40,7 @@ function harness(provider: FakeProvider, signal = new AbortController().signal) 
   const clock = new FakeClock();
   const progress = new RecordingProgress();
   const core: CoreContext = {
-    registry: { rules: async () => provider.rules, provider: async () => provider },
+    registry: fakeRegistry(provider),
     progress,
     clock,
     signal,
@@ -86,7 +86,8 @@ describe('up', () => {
     const second = await up(spec, opts, core);
     expect(second.action).toBe('unchanged');
     expect(second.revision).toBe(first.revision);
-    expect(provider.calls).toEqual(['plan']);
+    expect(provider.calls).toEqual(['read']);
+    expect(provider.artifacts.uploads).toHaveLength(1);
   });
 
   it('treats a changed env as a new revision even with the same model bytes', async () => {
@@ -110,7 +111,7 @@ describe('up', () => {
     expect(second.previousRevision).toBe(first.revision);
     expect(provider.endpoint?.active).toBe(second.revision);
     expect([...provider.revisions.keys()]).toEqual([second.revision]);
-    expect(provider.artifacts.size).toBe(1);
+    expect(provider.artifacts.artifacts()).toEqual([second.artifact.sha256]);
     expect(provider.calls.indexOf(`promote:${second.revision}`)).toBeLessThan(provider.calls.indexOf(`remove:fake:revision:${first.revision}`));
     expect(second.retired).toEqual(expect.arrayContaining([first.revision]));
   });
@@ -126,13 +127,13 @@ describe('up', () => {
     expect(error.kind).toBe('smoke');
     expect(provider.endpoint?.active).toBe(first.revision);
     expect([...provider.revisions.keys()]).toEqual([first.revision]);
-    expect(provider.artifacts.size).toBe(1);
+    expect(provider.artifacts.artifacts()).toEqual([first.artifact.sha256]);
     expect(provider.calls.filter((c) => c.startsWith('promote'))).toEqual([`promote:${first.revision}`]);
     expect(progress.codes()).toContain('RollbackDone');
   });
 
   it('restores the previous revision when a provider without routing fails the smoke test', async () => {
-    const provider = new FakeProvider(false);
+    const provider = new FakeProvider(fakeCapabilities('none'));
     const { core, progress } = harness(provider);
     const first = await up(spec, opts, core);
     await writeFile(path.join(dir, 'model.bin'), 'weights v2');
@@ -155,6 +156,7 @@ describe('up', () => {
     expect(error.kind).toBe('provider');
     expect(error.message).toContain('container exited');
     expect(await provider.inventory()).toEqual([]);
+    expect(provider.artifacts.objects.size).toBe(0);
   });
 
   it('keeps what it created with keepOnFailure', async () => {
@@ -162,7 +164,8 @@ describe('up', () => {
     const { core, progress } = harness(provider);
     provider.behaviour.respond = () => ({ status: 500, body: {} });
     await failure(up(spec, { smoke: true, keepOnFailure: true }, core));
-    expect((await provider.inventory()).map((r) => r.type).sort()).toEqual(['fake:artifact', 'fake:endpoint', 'fake:revision']);
+    expect((await provider.inventory()).map((r) => r.type).sort()).toEqual(['fake:endpoint', 'fake:revision']);
+    expect(provider.artifacts.artifacts()).toHaveLength(1);
     expect(progress.codes()).toContain('KeptOnFailure');
   });
 
@@ -178,6 +181,7 @@ describe('up', () => {
     expect(clock.sleeps.slice(0, 4)).toEqual([100, 150, 225, 338]);
     expect(Math.max(...clock.sleeps)).toBe(1000);
     expect(await provider.inventory()).toEqual([]);
+    expect(provider.artifacts.objects.size).toBe(0);
   });
 
   it('on interrupt, stops, rolls back this run and reports Interrupted', async () => {
@@ -190,12 +194,13 @@ describe('up', () => {
     expect(error.code).toBe('Interrupted');
     expect(error.kind).toBe('interrupted');
     expect(await provider.inventory()).toEqual([]);
+    expect(provider.artifacts.objects.size).toBe(0);
   });
 
   it('retries throttled calls and succeeds', async () => {
     const provider = new FakeProvider();
     const { core, progress } = harness(provider);
-    provider.behaviour.throttle = { plan: 2, promote: 1 };
+    provider.behaviour.throttle = { read: 2, promote: 1 };
     const result = await up(spec, opts, core);
     expect(result.action).toBe('created');
     expect(progress.events.filter((e) => e.code === 'Retrying')).toHaveLength(3);
@@ -209,8 +214,9 @@ describe('down', () => {
     await up(spec, opts, core);
     provider.calls.length = 0;
     const result = await down(spec, { keepArtifacts: false }, core);
-    expect(result.deleted.map((r) => r.type)).toEqual(['fake:endpoint', 'fake:revision', 'fake:artifact']);
+    expect(result.deleted.map((r) => r.type)).toEqual(['fake:endpoint', 'fake:revision', 'artifact']);
     expect(provider.calls.at(-1)).toBe('inventory');
+    expect(provider.artifacts.objects.size).toBe(0);
     const again = await down(spec, { keepArtifacts: false }, core);
     expect(again.nothingToDelete).toBe(true);
   });
@@ -220,8 +226,8 @@ describe('down', () => {
     const { core } = harness(provider);
     await up(spec, opts, core);
     const result = await down(spec, { keepArtifacts: true }, core);
-    expect(result.kept.map((r) => r.type)).toEqual(['fake:artifact']);
-    expect(provider.artifacts.size).toBe(1);
+    expect(result.kept.map((r) => r.type)).toEqual(['artifact']);
+    expect(provider.artifacts.artifacts()).toHaveLength(1);
   });
 
   it('fails with TeardownIncomplete listing what remains', async () => {
@@ -232,6 +238,8 @@ describe('down', () => {
     const error = await failure(down(spec, { keepArtifacts: false }, core));
     expect(error.code).toBe('TeardownIncomplete');
     expect(error.kind).toBe('teardown');
-    expect((error.details?.remaining as unknown[]).length).toBe(3);
+    // The artifact went (the core deletes those); the provider's two resources are listed.
+    expect((error.details?.remaining as Array<{ type: string }>).map((r) => r.type).sort()).toEqual(['fake:endpoint', 'fake:revision']);
+    expect(provider.artifacts.objects.size).toBe(0);
   });
 });

@@ -74,13 +74,13 @@ describe('templates/', () => {
     const file = path.join(dir, 'deploy.yaml');
     await copyFile(path.join(TEMPLATES, template), file);
 
-    const { spec } = await loadDeployment(file, { env: {}, rules: (id) => registry.rules(id) });
+    const { spec } = await loadDeployment(file, { env: {}, registry });
     expect(spec).toMatchObject({ name: 'my-model', provider, stage: 'default', model: { framework, path: path.join(dir, 'model') } });
     expect(spec.smoke?.request, 'every template has a smoke request').toBeDefined();
     if (provider !== 'local') {
       expect(spec.region).toBeTruthy();
       expect(spec.instance.type).toBeTruthy();
-      expect(spec[provider as 'aws' | 'gcp' | 'azure']).toBeDefined();
+      expect(spec.settings).toBeDefined();
     }
   });
 
@@ -143,10 +143,10 @@ describe('templates/', () => {
     const dir = await project(tmp, 'proj', 'sklearn');
     const file = path.join(dir, 'deploy.yaml');
     await copyFile(path.join(TEMPLATES, 'aws-sklearn.yaml'), file);
-    const load = (env: NodeJS.ProcessEnv) => loadDeployment(file, { env, rules: (id) => registry.rules(id) });
-    expect((await load({})).spec.aws).toEqual({ roleArn: 'arn:aws:iam::123456789012:role/SageMakerExecutionRole', bucket: 'my-model-artifacts' });
+    const load = (env: NodeJS.ProcessEnv) => loadDeployment(file, { env, registry });
+    expect((await load({})).spec.settings).toEqual({ roleArn: 'arn:aws:iam::123456789012:role/SageMakerExecutionRole', bucket: 'my-model-artifacts' });
     const env = { SAGEMAKER_ROLE_ARN: 'arn:aws:iam::111122223333:role/Deployer', MODELDEPLOY_BUCKET: 'team-models' };
-    expect((await load(env)).spec.aws).toEqual({ roleArn: env.SAGEMAKER_ROLE_ARN, bucket: 'team-models' });
+    expect((await load(env)).spec.settings).toEqual({ roleArn: env.SAGEMAKER_ROLE_ARN, bucket: 'team-models' });
   });
 });
 
@@ -155,7 +155,7 @@ describe('modeldeploy init', () => {
     const [provider, framework] = split(template);
     const dir = await project(tmp, 'fraud-scorer', framework);
     const io = capture(dir);
-    const code = await main(['init', '--provider', provider, '--framework', framework], io);
+    const code = await main(['init', '--provider', provider, '--framework', framework], io, { registry });
     expect(code, io.err()).toBe(0);
     expect(io.out()).toContain('wrote deploy.yaml');
 
@@ -164,30 +164,30 @@ describe('modeldeploy init', () => {
     // The name comes from the folder; everything else is the template byte for byte.
     const original = await readFile(path.join(TEMPLATES, template), 'utf8');
     expect(text).toBe(original.replace(/^name: my-model$/m, 'name: fraud-scorer'));
-    const { spec } = await loadDeployment(file, { env: {}, rules: (id) => registry.rules(id) });
+    const { spec } = await loadDeployment(file, { env: {}, registry });
     expect(spec).toMatchObject({ name: 'fraud-scorer', provider, model: { framework } });
   });
 
   it('--json reports what it wrote; --name and -f are honoured', async () => {
     const dir = await project(tmp, 'proj', 'onnx');
     const io = capture(dir);
-    expect(await main(['init', '--name', 'Iris_Classifier', '-f', 'iris.yaml', '--json'], io)).toBe(0);
+    expect(await main(['init', '--name', 'Iris_Classifier', '-f', 'iris.yaml', '--json'], io, { registry })).toBe(0);
     expect(JSON.parse(io.out())).toEqual({ ok: true, command: 'init', file: path.join(dir, 'iris.yaml'), provider: 'local', framework: 'onnx', template: 'local-onnx.yaml' });
-    const { spec } = await loadDeployment(path.join(dir, 'iris.yaml'), { env: {}, rules: (id) => registry.rules(id) });
+    const { spec } = await loadDeployment(path.join(dir, 'iris.yaml'), { env: {}, registry });
     expect(spec.name).toBe('iris-classifier');
   });
 
   it.each(['local-onnx', 'aws-sklearn', 'gcp-sklearn', 'azure-sklearn'])('a long folder name with runs of odd characters gives a deploy.yaml for %s that validates', async (template) => {
     const [provider, framework] = split(`${template}.yaml`);
     const dir = await project(tmp, `Customer Churn -- Predictor__for_${'x'.repeat(40)}_v2--`, framework);
-    expect(await main(['init', '--provider', provider, '--framework', framework], capture(dir))).toBe(0);
-    const { spec } = await loadDeployment(path.join(dir, 'deploy.yaml'), { env: {}, rules: (id) => registry.rules(id) });
+    expect(await main(['init', '--provider', provider, '--framework', framework], capture(dir), { registry })).toBe(0);
+    const { spec } = await loadDeployment(path.join(dir, 'deploy.yaml'), { env: {}, registry });
     expect(spec.name).toMatch(/^customer-churn-predictor(-for-x+)?$/); // Azure: 24, so that <name>-default fits 32
   });
 
   it('a folder name that is no valid deployment name falls back to my-model', async () => {
     const dir = await project(tmp, '2024', 'onnx');
-    expect(await main(['init'], capture(dir))).toBe(0);
+    expect(await main(['init'], capture(dir), { registry })).toBe(0);
     expect(await readFile(path.join(dir, 'deploy.yaml'), 'utf8')).toMatch(/^name: my-model$/m);
   });
 
@@ -196,16 +196,16 @@ describe('modeldeploy init', () => {
     const file = path.join(dir, 'deploy.yaml');
     await writeFile(file, 'name: mine\n');
     const io = capture(dir);
-    expect(await main(['init'], io)).toBe(2);
+    expect(await main(['init'], io, { registry })).toBe(2);
     expect(io.err()).toContain('deploy.yaml already exists');
     expect(io.err()).toMatch(/hint: .*--force/);
     expect(await readFile(file, 'utf8')).toBe('name: mine\n');
 
     const json = capture(dir);
-    expect(await main(['init', '--json'], json)).toBe(2);
+    expect(await main(['init', '--json'], json, { registry })).toBe(2);
     expect(JSON.parse(json.out())).toMatchObject({ ok: false, error: { code: 'FileExists', kind: 'usage', hint: expect.stringContaining('--force') } });
 
-    expect(await main(['init', '--force'], capture(dir))).toBe(0);
+    expect(await main(['init', '--force'], capture(dir), { registry })).toBe(0);
     expect(await readFile(file, 'utf8')).toMatch(/^name: proj$/m);
   });
 
@@ -217,20 +217,20 @@ describe('modeldeploy init', () => {
   ])('an unknown combination (--provider %s --framework %s) exits 2 with a hint and writes nothing', async (provider, framework, code, message, hint) => {
     const dir = await project(tmp, 'proj', 'onnx');
     const io = capture(dir);
-    expect(await main(['init', '--provider', provider, '--framework', framework], io)).toBe(2);
+    expect(await main(['init', '--provider', provider, '--framework', framework], io, { registry })).toBe(2);
     expect(io.err()).toContain(message);
     expect(io.err()).toContain(`hint: ${hint}`);
     expect(await readdir(dir)).toEqual(['model']);
 
     const json = capture(dir);
-    expect(await main(['init', '--provider', provider, '--framework', framework, '--json'], json)).toBe(2);
+    expect(await main(['init', '--provider', provider, '--framework', framework, '--json'], json, { registry })).toBe(2);
     expect(JSON.parse(json.out())).toMatchObject({ ok: false, error: { code, kind: 'usage', hint } });
   });
 
   it('picks the framework that fits the provider when none is given: onnx on this machine, sklearn on a cloud', async () => {
     const dir = await project(tmp, 'proj', 'onnx');
     const io = capture(dir);
-    expect(await main(['init', '--provider', 'gcp', '--json'], io)).toBe(0);
+    expect(await main(['init', '--provider', 'gcp', '--json'], io, { registry })).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ provider: 'gcp', framework: 'sklearn', template: 'gcp-sklearn.yaml' });
   });
 });
