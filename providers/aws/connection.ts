@@ -5,8 +5,10 @@
  * SDK types stay in providers/aws.
  */
 import { createRequire } from 'node:module';
-import { durationSetting } from '../../src/core/spec.js';
+import { systemClock } from '../../src/core/clock.js';
 import type { ConnectInput } from '../../src/core/provider.js';
+import { withRetry } from '../../src/core/retry.js';
+import { durationSetting } from '../../src/core/spec.js';
 import type { AwsSettings } from './settings.js';
 
 export type SageMakerSdk = typeof import('@aws-sdk/client-sagemaker');
@@ -79,10 +81,20 @@ export class AwsConnection {
     return { initialMs: pollMs, maxMs: Math.max(pollMs, Math.min(MAX_POLL_MS, pollMs * 15)) };
   }
 
+  /**
+   * Repeat a call SageMaker, the runtime or Application Auto Scaling refused for now (throttling,
+   * 5xx, a dropped connection), through the core's backoff: from half a second (or the poll
+   * interval, when that is shorter), as the SDK's own retries would, which these clients leave to it.
+   */
+  retry<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const baseMs = Math.min(500, this.settings.pollMs);
+    return withRetry(fn, { clock: systemClock, ...(signal ? { signal } : {}), attempts: 6, baseMs, maxMs: Math.max(baseMs, Math.min(20_000, baseMs * 40)) });
+  }
+
   sagemaker(): Promise<SageMaker> {
     this.sm ??= Promise.resolve().then(() => {
       const sdk = load('@aws-sdk/client-sagemaker') as SageMakerSdk;
-      return { sdk, client: new sdk.SageMakerClient(this.config('sagemaker')) };
+      return { sdk, client: new sdk.SageMakerClient({ ...this.config('sagemaker'), maxAttempts: 1 }) };
     });
     return this.sm;
   }
@@ -91,7 +103,7 @@ export class AwsConnection {
     this.rt ??= Promise.resolve().then(() => {
       const sdk = load('@aws-sdk/client-sagemaker-runtime') as RuntimeSdk;
       // A container has 60 s to answer (the service's limit); give the socket a margin.
-      return { sdk, client: new sdk.SageMakerRuntimeClient({ ...this.config('runtime'), requestHandler: { connectionTimeout: 10_000, requestTimeout: 90_000 } }) };
+      return { sdk, client: new sdk.SageMakerRuntimeClient({ ...this.config('runtime'), maxAttempts: 1, requestHandler: { connectionTimeout: 10_000, requestTimeout: 90_000 } }) };
     });
     return this.rt;
   }
@@ -99,6 +111,7 @@ export class AwsConnection {
   s3(): Promise<S3> {
     this.s3m ??= Promise.resolve().then(() => {
       const sdk = load('@aws-sdk/client-s3') as S3Sdk;
+      // S3 keeps the SDK's own retries: lib-storage repeats a failed part through them.
       // A custom S3 endpoint (LocalStack, moto, MinIO) has no per-bucket DNS: use path-style.
       const client = new sdk.S3Client({ ...this.config('s3'), forcePathStyle: this.settings.endpoints.s3 !== undefined });
       // Parts are signed without hashing their bytes (sha256 in JS runs at ~175 MB/s here and made
@@ -127,7 +140,7 @@ export class AwsConnection {
   scaling(): Promise<Scaling> {
     this.aas ??= Promise.resolve().then(() => {
       const sdk = load('@aws-sdk/client-application-auto-scaling') as ScalingSdk;
-      return { sdk, client: new sdk.ApplicationAutoScalingClient(this.config('scaling')) };
+      return { sdk, client: new sdk.ApplicationAutoScalingClient({ ...this.config('scaling'), maxAttempts: 1 }) };
     });
     return this.aas;
   }

@@ -45,12 +45,9 @@ export class SageMakerProvider implements Provider {
     this.polling = this.s.polling;
   }
 
-  /** The bucket of deploy.yaml's aws block; `list` (which has none) never touches artifacts. */
+  /** The bucket of deploy.yaml's aws block (`list`, which may have none, never touches artifacts). */
   get artifacts(): S3Store {
-    if (!this.store) {
-      if (!this.settings) throw new ProviderError('AwsBlockMissing', 'provider aws needs an aws block with a bucket', { category: 'invalid', hint: 'add `aws: {roleArn: …, bucket: my-artifacts}`' });
-      this.store = new S3Store(this.s.connection, this.settings.bucket);
-    }
+    this.store ??= new S3Store(this.s.connection, this.settings?.bucket);
     return this.store;
   }
 
@@ -90,22 +87,22 @@ export class SageMakerProvider implements Provider {
       throw new ProviderError('RevisionNotAddressable', `SageMaker routes every request of ${t.base} to the revision it serves; revision ${to.revision} cannot be addressed`, { category: 'invalid' });
     }
     const { sdk, client } = await this.s.connection.runtime();
-    const started = performance.now();
-    try {
-      const out = await client.send(
-        new sdk.InvokeEndpointCommand({ EndpointName: t.base, Body: request.body, ContentType: request.contentType, ...(request.accept ? { Accept: request.accept } : {}) }),
-        { abortSignal: ctx.signal },
-      );
-      const latencyMs = performance.now() - started;
-      return { status: 200, body: out.Body ?? new Uint8Array(), latencyMs, ...(out.ContentType ? { contentType: out.ContentType } : {}) };
-    } catch (error) {
-      const latencyMs = performance.now() - started;
-      // The container answered, but not 2xx: SageMaker wraps it as ModelError (424).
-      const e = error as { name?: string; message?: string; OriginalStatusCode?: number; OriginalMessage?: string };
-      if (e.name === 'ModelError') return { status: e.OriginalStatusCode ?? 424, body: Buffer.from(e.OriginalMessage ?? ''), contentType: 'text/plain', latencyMs };
-      if (e.name === 'ValidationError' && /not found/i.test(e.message ?? '')) throw endpointNotFound(t, this.s.where(t));
-      throw toProviderError(error, 'InvokeEndpoint', t.base);
-    }
+    const command = new sdk.InvokeEndpointCommand({ EndpointName: t.base, Body: request.body, ContentType: request.contentType, ...(request.accept ? { Accept: request.accept } : {}) });
+    // Throttling and a serverless cold start (ModelNotReadyException) are retried; the latency is the answered try's.
+    return this.s.connection.retry(async () => {
+      const started = performance.now();
+      try {
+        const out = await client.send(command, { abortSignal: ctx.signal });
+        return { status: 200, body: out.Body ?? new Uint8Array(), latencyMs: performance.now() - started, ...(out.ContentType ? { contentType: out.ContentType } : {}) };
+      } catch (error) {
+        const latencyMs = performance.now() - started;
+        // The container answered, but not 2xx: SageMaker wraps it as ModelError (424).
+        const e = error as { name?: string; message?: string; OriginalStatusCode?: number; OriginalMessage?: string };
+        if (e.name === 'ModelError') return { status: e.OriginalStatusCode ?? 424, body: Buffer.from(e.OriginalMessage ?? ''), contentType: 'text/plain', latencyMs };
+        if (e.name === 'ValidationError' && /not found/i.test(e.message ?? '')) throw endpointNotFound(t, this.s.where(t));
+        throw toProviderError(error, 'InvokeEndpoint', t.base);
+      }
+    }, ctx.signal);
   }
 
   promote(t: AwsTarget, revision: string, ctx: ProviderContext): Promise<void> {

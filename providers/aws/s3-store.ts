@@ -19,16 +19,22 @@ export class S3Store implements ArtifactStore {
   /** Files at once; each sends up to PARTS_IN_FLIGHT parts at once. */
   readonly concurrency = 2;
 
+  readonly bucket: string;
+
+  /** Without a bucket (no aws block) every call fails with a hint; nothing is called. */
   constructor(
     private readonly connection: AwsConnection,
-    readonly bucket: string,
-  ) {}
+    bucket: string | undefined,
+  ) {
+    this.bucket = bucket ?? '';
+  }
 
   uri(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }
 
   private async call<T>(operation: string, key: string, fn: (s3: S3, options: { abortSignal: AbortSignal }) => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (!this.bucket) throw new ProviderError('AwsBlockMissing', 'provider aws needs an aws block with a bucket for artifacts', { category: 'invalid', hint: 'add `aws: {roleArn: …, bucket: my-artifacts}`' });
     try {
       return await fn(await this.connection.s3(), { abortSignal: signal });
     } catch (error) {
@@ -54,7 +60,7 @@ export class S3Store implements ArtifactStore {
 
   async upload(key: string, file: LocalFile, ctx: StoreContext & { onProgress(loaded: number): void }): Promise<void> {
     ctx.signal.throwIfAborted();
-    const [{ client }, storage] = await Promise.all([this.connection.s3(), this.connection.storage()]);
+    const [{ client }, storage] = await this.call('PutObject', key, (s3) => Promise.all([s3, this.connection.storage()]), ctx.signal);
     const upload = new storage.Upload({
       client,
       params: { Bucket: this.bucket, Key: key, Body: createReadStream(file.path), ContentLength: file.bytes, Metadata: { sha256: file.sha256 } },

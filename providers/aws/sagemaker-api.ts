@@ -41,12 +41,14 @@ export class SageMakerApi {
    * Reads take the caller's signal; changes do not: a create or delete that reached SageMaker
    * completes (and is journaled) rather than landing unseen after an interrupt's rollback looked.
    */
-  private async call<T>(operation: string, subject: string, fn: (sm: SageMaker, options: { abortSignal?: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await fn(await this.connection.sagemaker(), signal ? { abortSignal: signal } : {});
-    } catch (error) {
-      throw toProviderError(error, operation, subject);
-    }
+  private call<T>(operation: string, subject: string, fn: (sm: SageMaker, options: { abortSignal?: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.connection.retry(async () => {
+      try {
+        return await fn(await this.connection.sagemaker(), signal ? { abortSignal: signal } : {});
+      } catch (error) {
+        throw toProviderError(error, operation, subject);
+      }
+    }, signal);
   }
 
   /** undefined when there is no endpoint of that name (or it has just been deleted). */

@@ -16,12 +16,14 @@ export class ScalingApi {
   constructor(private readonly connection: AwsConnection) {}
 
   /** Reads take the caller's signal; changes complete once sent (see SageMakerApi). */
-  private async call<T>(operation: string, subject: string, fn: (aas: Scaling, options: { abortSignal?: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await fn(await this.connection.scaling(), signal ? { abortSignal: signal } : {});
-    } catch (error) {
-      throw toProviderError(error, `application-autoscaling:${operation}`, subject);
-    }
+  private call<T>(operation: string, subject: string, fn: (aas: Scaling, options: { abortSignal?: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.connection.retry(async () => {
+      try {
+        return await fn(await this.connection.scaling(), signal ? { abortSignal: signal } : {});
+      } catch (error) {
+        throw toProviderError(error, `application-autoscaling:${operation}`, subject);
+      }
+    }, signal);
   }
 
   async exists(endpoint: string, signal: AbortSignal): Promise<boolean> {

@@ -120,10 +120,10 @@ export function createHarness(): AwsHarness {
     invocations() {
       return [...log];
     },
-    calls() {
+    async calls() {
       return need(layer).calls.slice(from).map(kindOf);
     },
-    clearCalls() {
+    async clearCalls() {
       from = need(layer).calls.length;
     },
     async listing() {

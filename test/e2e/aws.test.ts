@@ -78,7 +78,7 @@ describe('provider aws from the CLI', () => {
     expect(down.code, down.stderr).toBe(0);
     expect(JSON.parse(down.stdout)).toMatchObject({ nothingToDelete: true });
     expect(await describe()).toEqual(before);
-    expect(harness.calls().filter((c) => c.kind !== 'read')).toEqual([]);
+    expect((await harness.calls()).filter((c) => c.kind !== 'read')).toEqual([]);
   });
 
   it('an update SageMaker rolls back exits 3 naming the reason and the CloudWatch log group; one whose smoke test fails exits 4; the first revision serves after both', async () => {

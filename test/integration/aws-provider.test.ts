@@ -87,17 +87,17 @@ describe('provider aws (moto + SageMaker layer)', () => {
     ]);
     expect(harness.invocations()).toEqual([{ revision: first.revision, via: 'endpoint' }]);
 
-    harness.clearCalls();
+    await harness.clearCalls();
     const again = await up(spec, { smoke: true, keepOnFailure: false }, core());
     expect(again.action).toBe('unchanged');
-    expect(harness.calls().map((c) => c.what)).toEqual(['DescribeEndpoint', 'ListTags']);
+    expect((await harness.calls()).map((c) => c.what)).toEqual(['DescribeEndpoint', 'ListTags']);
 
-    harness.clearCalls();
+    await harness.clearCalls();
     const status = await statusOf(spec, core());
     expect(status).toMatchObject({ state: 'ready', revision: first.revision });
     expect(status.resources.map((r) => r.type).sort()).toEqual(['artifact', 'sagemaker:endpoint', 'sagemaker:endpoint-config', 'sagemaker:model']);
     // DescribeEndpoint + ListTags shared by read and inventory; the lists carry ARNs, so no Describe per item.
-    expect(harness.calls().map((c) => c.what.split('?')[0]).sort()).toEqual(['DescribeEndpoint', 'GET /modeldeploy-contract/', 'ListEndpointConfigs', 'ListModels', 'ListTags', 'ListTags', 'ListTags']);
+    expect((await harness.calls()).map((c) => c.what.split('?')[0]).sort()).toEqual(['DescribeEndpoint', 'GET /modeldeploy-contract/', 'ListEndpointConfigs', 'ListModels', 'ListTags', 'ListTags', 'ListTags']);
 
     await down(spec, { keepArtifacts: false }, core());
     expect(await harness.listing()).toEqual([]);
@@ -110,7 +110,7 @@ describe('provider aws (moto + SageMaker layer)', () => {
     const error = await failure(up(spec, { smoke: true, keepOnFailure: false }, core()));
     expect(error.code).toBe('EndpointNotOwned');
     expect(await describe()).toEqual(before);
-    expect(harness.calls().filter((c) => c.kind !== 'read')).toEqual([]);
+    expect((await harness.calls()).filter((c) => c.kind !== 'read')).toEqual([]);
     expect((await down(spec, { keepArtifacts: false }, core())).nothingToDelete).toBe(true);
     expect(await describe()).toEqual(before);
   });

@@ -267,8 +267,11 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  function injectFault(operation: string, res: ServerResponse): boolean {
-    if (flaky) {
+  /** The SDK's own retry of a call (`amz-sdk-request: attempt=2…`) is never the one a flaky layer fails. */
+  const isRetry = (req: IncomingMessage) => /attempt=([2-9]|\d\d)/.test(String(req.headers['amz-sdk-request'] ?? ''));
+
+  function injectFault(operation: string, req: IncomingMessage, res: ServerResponse): boolean {
+    if (flaky && !isRetry(req)) {
       flakyToggle = !flakyToggle;
       if (flakyToggle) {
         if (flaky === 'throttle') error(res, 400, 'ThrottlingException', 'Rate exceeded');
@@ -316,7 +319,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
           call.status = 400;
           return;
         }
-        if (injectFault(operation, res)) {
+        if (injectFault(operation, req, res)) {
           call.status = 0;
           return;
         }
@@ -337,7 +340,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
         const contentType = String(req.headers['content-type'] ?? 'application/octet-stream');
         const call: RecordedCall = { service: 'runtime', operation: 'InvokeEndpoint', input: { EndpointName: name, ContentType: contentType, Body: body }, status: 0 };
         calls.push(call);
-        if (injectFault('InvokeEndpoint', res)) return;
+        if (injectFault('InvokeEndpoint', req, res)) return;
         await catchUp();
         const state = endpoints.get(name);
         if (!state || state.status !== 'InService') {
@@ -365,7 +368,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
       const [pathname = '', query] = (req.url ?? '').split('?');
       const call: RecordedCall = { service: 's3', operation: `${req.method} ${pathname}`, ...(query ? { query } : {}), status: 0 };
       calls.push(call);
-      if (flaky && (flakyToggle = !flakyToggle)) {
+      if (flaky && !isRetry(req) && (flakyToggle = !flakyToggle)) {
         // S3 throttles with 503 SlowDown, after reading what was sent.
         await readBody(req);
         call.status = 503;
