@@ -45,7 +45,8 @@ export function toProviderError(error: unknown, operation: string, subject = '')
     const quota = /service limit '([^']+)'/.exec(e.message ?? '')?.[1];
     return make('quota', quota ? `Request an increase of the quota '${quota}' in Service Quotas, or pick another instance type.` : 'Request a quota increase in Service Quotas, or pick another instance type.');
   }
-  if (name === 'ResourceInUse' || name === 'ConflictException' || name === 'ConcurrentUpdateException') return make('conflict', undefined, name, true);
+  if (name === 'ConcurrentUpdateException') return make('conflict', undefined, name, true); // Application Auto Scaling: another change of the target is under way
+  if (name === 'ResourceInUse' || name === 'ConflictException') return make('conflict');
   if (name === 'ValidationException' || name === 'ValidationError') {
     if (/could not find|not found|does not exist/i.test(e.message ?? '')) return make('notFound');
     if (/already existing|already exists/i.test(e.message ?? '')) return make('conflict');
