@@ -5,7 +5,7 @@
  * What every provider guarantees (tags, no re-upload, rollback, throttling, nothing left) is
  * proven once for all by the contract suite (test/contract/).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../support/cli.js';
@@ -117,6 +117,21 @@ describe('provider aws from the CLI', () => {
     expect(up.code, up.stderr).toBe(130);
     expect(up.stderr).toContain('rollback complete');
     expect(await harness.listing()).toEqual([]);
+  });
+
+  it('each command loads only the SDK clients it calls: invoke the runtime alone; status SageMaker, S3 and (the example autoscales) Application Auto Scaling, never the uploader', async () => {
+    expect((await example.cli(['up', '-q'])).code).toBe(0);
+    const loaded = async (args: string[]) => {
+      const log = path.join(example.dir, `imports-${args[0]}.log`);
+      const run = await example.cli(args, { nodeArgs: ['--import', path.join(ROOT, 'test', 'support', 'record-imports.mjs')], env: { ...env(), MODELDEPLOY_IMPORT_LOG: log } });
+      expect(run.code, run.stderr).toBe(0);
+      const modules = (await readFile(log, 'utf8')).split('\n');
+      return [...new Set(modules.flatMap((m) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+|lib-storage)\//.exec(m)?.[1] ?? []))].sort();
+    };
+    expect(await loaded(['invoke', '--data', '{"instances": [[5.1, 3.5, 1.4, 0.2]]}'])).toEqual(['client-sagemaker-runtime']);
+    expect(await loaded(['status', '--json'])).toEqual(['client-application-auto-scaling', 'client-s3', 'client-sagemaker']);
+    expect(await loaded(['up', '--json'])).toEqual(['client-sagemaker']); // unchanged: read only
+    expect((await example.cli(['down', '-q'])).code).toBe(0);
   });
 
   it('plan on examples/aws-llm with no credentials and no network prints image, instance and names', async () => {
