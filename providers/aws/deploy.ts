@@ -46,6 +46,8 @@ export async function deployRevision(s: AwsServices, t: AwsTarget, request: Depl
     ctx.signal.throwIfAborted();
   }
 
+  // Already this revision, still settling (a run interrupted while it was Updating): the core waits for it.
+  if (request.previous === revision) return;
   if (request.previous) {
     await moveEndpoint(s, t, names.endpointConfig, ctx);
     return;

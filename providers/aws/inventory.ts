@@ -24,7 +24,6 @@ interface Tagged extends Named {
 export async function inventoryOf(s: AwsServices, t: AwsTarget, ctx: ProviderContext): Promise<FoundResource[]> {
   const { signal } = ctx;
   const specScales = Boolean(t.spec.instance.autoscaling) && !t.settings.serverless;
-  const scalingAsked = specScales ? s.scaling.exists(t.base, signal) : undefined;
   const tagged = async (items: Promise<Named[]>): Promise<Tagged[]> => {
     const ours = (await items).flatMap((item) => {
       const revision = revisionOf(t, item.name);
@@ -32,17 +31,18 @@ export async function inventoryOf(s: AwsServices, t: AwsTarget, ctx: ProviderCon
     });
     return Promise.all(ours.map(async (item) => ({ ...item, tags: await s.sagemaker.tags(item.arn, signal) })));
   };
-  const [found, configs, models] = await Promise.all([
+  const [found, configs, models, scalesNow] = await Promise.all([
     s.findEndpoint(t.base, signal),
     tagged(s.sagemaker.listEndpointConfigs(t.base, signal)),
     tagged(s.sagemaker.listModels(t.base, signal)),
+    specScales ? s.scaling.exists(t.base, signal) : undefined,
   ]);
 
   const resources: FoundResource[] = [];
   // The scalable target is the endpoint's variant: it is whose the endpoint is (an orphan, whose endpoint is gone, is the target's).
   const endpointOwner: Owner = found ? ownerOf(found.tags) : { deployment: t.name, stage: t.stage };
   const configScales = configs.some((c) => c.tags[SCALING_TAG] !== undefined && ownerOf(c.tags).deployment === t.name);
-  if (await (scalingAsked ?? (configScales ? s.scaling.exists(t.base, signal) : false))) {
+  if (scalesNow ?? (configScales && (await s.scaling.exists(t.base, signal)))) {
     resources.push({ ...scalingResource(t.base), owner: endpointOwner });
   }
   if (found) {
