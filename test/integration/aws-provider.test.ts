@@ -156,6 +156,16 @@ describe('provider aws (moto + SageMaker layer)', () => {
     expect((await harness.listing()).filter((r) => r.kind !== 'object').map((r) => r.id)).toEqual([`iris-dev-${first.revision}`, `iris-dev-${first.revision}`, 'iris-dev']);
   });
 
+  it('with every other request answered 5xx (ServiceUnavailable; S3 SlowDown), up still ends ready and down leaves nothing', async () => {
+    const spec = await deployment();
+    harness.layer.flaky('5xx');
+    expect(await up(spec, { smoke: true, keepOnFailure: false }, core())).toMatchObject({ action: 'created', smoke: { passed: true } });
+    await down(spec, { keepArtifacts: false }, core());
+    harness.layer.flaky(undefined);
+    expect(harness.layer.calls.filter((c) => c.status === 503).length).toBeGreaterThan(5);
+    expect(await harness.listing()).toEqual([]);
+  });
+
   it('interrupted while the endpoint is Creating: the rollback waits for SageMaker, and once it settles nothing is left', async () => {
     const spec = await deployment();
     const abort = new AbortController();
