@@ -104,6 +104,7 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
         displayPath: displayFile,
       });
       output.addSecrets(loaded.secrets);
+      ctx.spec = loaded.spec;
       return loaded.spec;
     },
     async core(): Promise<CoreContext> {
@@ -116,7 +117,7 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
   try {
     const result = await definition.run(opts, ctx);
     if (result.error) {
-      report(result.error, output, outputOptions, result.data);
+      await report(result.error, output, outputOptions, result.data);
       return EXIT_CODES[result.error.kind];
     }
     if (outputOptions.json) output.json({ ok: true, command: definition.name, ...(result.data as object) });
@@ -125,12 +126,15 @@ async function runCommand(definition: CommandDefinition, opts: Record<string, un
   } catch (caught) {
     const { toModeldeployError } = await import('./core/errors.js');
     const error = toModeldeployError(caught);
-    report(error, output, outputOptions);
+    await report(error, output, outputOptions);
+    await definition.onFailure?.(error, ctx).catch(() => undefined);
     return EXIT_CODES[error.kind];
+  } finally {
+    output.close();
   }
 }
 
-function report(error: ModeldeployError, output: Output, options: { json: boolean; verbose: boolean }, data?: unknown): void {
+async function report(error: ModeldeployError, output: Output, options: { json: boolean; verbose: boolean }, data?: unknown): Promise<void> {
   if (options.json) {
     output.json({
       ok: false,
@@ -140,6 +144,8 @@ function report(error: ModeldeployError, output: Output, options: { json: boolea
   }
   output.error(error.message);
   if (error.hint) output.note(`  hint: ${error.hint}`);
+  const github = await import('./ui/github.js');
+  if (github.onGithubActions(output.io.env)) for (const line of github.errorAnnotations(error)) output.note(line);
   if (error.kind === 'internal' && options.verbose) {
     output.note((error.cause instanceof Error ? error.cause.stack : error.stack) ?? '');
   }

@@ -40,15 +40,16 @@ export class HashCache {
     return cache;
   }
 
-  async hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  async hashFile(file: string, onBytes: (n: number) => void = () => undefined): Promise<{ sha256: string; bytes: number }> {
     const info = await stat(file);
     const cached = this.entries.get(file);
     if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs && cached.ino === info.ino) {
       this.hits++;
+      onBytes(info.size);
       return { sha256: cached.sha256, bytes: info.size };
     }
     this.misses++;
-    const sha256 = await sha256File(file);
+    const sha256 = await sha256File(file, onBytes);
     // If the file changed while we read it, do not cache a hash of a mix of both versions.
     const after = await stat(file);
     if (after.size === info.size && after.mtimeMs === info.mtimeMs) {
@@ -68,14 +69,17 @@ export class HashCache {
   }
 }
 
-export async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string, onBytes: (n: number) => void = () => undefined): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    onBytes((chunk as Buffer).length);
+  }
   return hash.digest('hex');
 }
 
-/** Hash a model file or directory into an Artifact. */
-export async function hashArtifact(modelPath: string, cache: HashCache): Promise<Artifact> {
+/** Hash a model file or directory into an Artifact; `onBytes` hears of every chunk hashed (or found in the cache). */
+export async function hashArtifact(modelPath: string, cache: HashCache, onBytes?: (n: number) => void): Promise<Artifact> {
   const info = await stat(modelPath);
   const root = info.isDirectory() ? modelPath : path.dirname(modelPath);
   let relPaths = [path.basename(modelPath)];
@@ -93,7 +97,7 @@ export async function hashArtifact(modelPath: string, cache: HashCache): Promise
     while (next < relPaths.length) {
       const index = next++;
       const rel = relPaths[index] as string;
-      const { sha256, bytes } = await cache.hashFile(path.join(root, rel));
+      const { sha256, bytes } = await cache.hashFile(path.join(root, rel), onBytes);
       files[index] = { path: rel, bytes, sha256 };
     }
   };

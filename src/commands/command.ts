@@ -23,6 +23,8 @@ export interface CommandContext {
   registry: ProviderRegistry;
   /** Load and fully validate -f/--file (with --stage applied). */
   loadSpec(): Promise<DeploymentSpec>;
+  /** The spec loadSpec returned, once it has. */
+  spec?: DeploymentSpec;
   /** The core's dependencies: registry, progress, clock, signal, env, cache folder. */
   core(): Promise<CoreContext>;
 }
@@ -51,6 +53,8 @@ export interface CommandDefinition<T = unknown> {
   /** What the first SIGINT/SIGTERM does, as the user is told (default: "stopping"). */
   onInterrupt?: string;
   run(input: Record<string, unknown>, ctx: CommandContext): Promise<CommandResult<T>>;
+  /** After a failure has been reported: what the command still owes (GitHub outputs of a failed up). */
+  onFailure?(error: import('../core/errors.js').ModeldeployError, ctx: CommandContext): Promise<void>;
 }
 
 export function defineCommand<T>(definition: CommandDefinition<T>): CommandDefinition<T> {

@@ -1,7 +1,21 @@
 import { defineCommand } from './command.js';
-import type { BenchResult, InvokeResult } from '../core/queries.js';
+import type { BenchGate, BenchResult, InvokeResult } from '../core/queries.js';
 
-export type InvokeCommandResult = ({ mode: 'single' } & InvokeResult) | ({ mode: 'bench' } & BenchResult);
+export type InvokeCommandResult = ({ mode: 'single' } & InvokeResult) | ({ mode: 'bench'; gate: BenchGate } & BenchResult);
+
+type UsageErrorClass = typeof import('../core/errors.js').UsageError;
+
+function fraction(raw: string, flag: string, UsageError: UsageErrorClass): number {
+  const value = Number(raw.endsWith('%') ? Number(raw.slice(0, -1)) / 100 : raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError('InvalidOption', `${flag} ${raw} is not a fraction between 0 and 1`, { hint: 'e.g. 0, 0.01 or 1%' });
+  return value;
+}
+
+function positive(raw: string, flag: string, UsageError: UsageErrorClass): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError('InvalidOption', `${flag} ${raw} is not a positive number`, { hint: 'e.g. 250' });
+  return value;
+}
 
 export const invokeCommand = defineCommand<InvokeCommandResult>({
   name: 'invoke',
@@ -14,9 +28,11 @@ export const invokeCommand = defineCommand<InvokeCommandResult>({
     { flags: '--content-type <type>', description: 'request content type', default: 'application/json' },
     { flags: '--bench <n>', description: 'send n requests and print latency percentiles' },
     { flags: '--concurrency <c>', description: 'requests in flight with --bench', default: '1' },
+    { flags: '--max-error-rate <fraction>', description: 'with --bench: exit 4 when more than this share of requests fail (0 = none may fail)' },
+    { flags: '--max-p95-ms <ms>', description: 'with --bench: exit 4 when the p95 latency is above this' },
   ],
   async run(input, ctx) {
-    const [{ readFile }, { UsageError, ProviderError }, queries] = await Promise.all([
+    const [{ readFile }, { UsageError, ProviderError, SmokeTestError }, queries] = await Promise.all([
       import('node:fs/promises'),
       import('../core/errors.js'),
       import('../core/queries.js'),
@@ -53,11 +69,23 @@ export const invokeCommand = defineCommand<InvokeCommandResult>({
       if (!Number.isInteger(count) || count < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
         throw new UsageError('InvalidOption', '--bench and --concurrency take whole numbers of at least 1');
       }
+      const limits = {
+        ...(input.maxErrorRate !== undefined ? { maxErrorRate: fraction(String(input.maxErrorRate), '--max-error-rate', UsageError) } : {}),
+        ...(input.maxP95Ms !== undefined ? { maxP95Ms: positive(String(input.maxP95Ms), '--max-p95-ms', UsageError) } : {}),
+      };
       const result = await queries.benchEndpoint(spec, request, count, concurrency, await ctx.core());
+      const gate = queries.judgeBench(result, limits);
       const l = result.latencyMs;
+      const error = gate.passed
+        ? undefined
+        : new SmokeTestError(`the load test breached its limits: ${gate.breaches.join('; ')}`, {
+            hint: 'The endpoint answers, but not well enough: check its logs, its instance type and --concurrency.',
+            details: { breaches: gate.breaches },
+          });
       return {
-        data: { mode: 'bench', ...result },
-        human: `${result.requests} requests, concurrency ${result.concurrency}, ${result.errors} errors, ${result.requestsPerSecond} req/s\nlatency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  (min ${l.min}, max ${l.max})`,
+        data: { mode: 'bench', ...result, gate },
+        human: `${result.requests} requests, concurrency ${result.concurrency}, ${result.errors} errors, ${result.requestsPerSecond} req/s\nlatency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  (min ${l.min}, max ${l.max})${gate.breaches.length ? `\nbreached: ${gate.breaches.join('; ')}` : ''}`,
+        ...(error ? { error } : {}),
       };
     }
     const result = await queries.invokeEndpoint(spec, request, await ctx.core());

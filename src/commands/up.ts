@@ -1,4 +1,5 @@
-import { defineCommand } from './command.js';
+import { defineCommand, type CommandContext } from './command.js';
+import type { ModeldeployError } from '../core/errors.js';
 import type { UpResult } from '../core/lifecycle.js';
 
 export const upCommand = defineCommand<UpResult>({
@@ -11,6 +12,7 @@ export const upCommand = defineCommand<UpResult>({
     { flags: '--keep-on-failure', description: 'keep what a failed run created, for inspection (default: roll back)' },
     { flags: '--timeout <duration>', description: 'override timeouts.deploy (e.g. 20m)' },
   ],
+  onFailure: githubFailure,
   async run(input, ctx) {
     const [{ up }, { parseDuration }, { writeGithubOutputs }] = await Promise.all([
       import('../core/lifecycle.js'),
@@ -50,6 +52,34 @@ export const upCommand = defineCommand<UpResult>({
     };
   },
 });
+
+/** A failed up still tells the workflow: outputs `action=failed` and `error-code`, and a summary of what failed and what was undone. */
+async function githubFailure(error: ModeldeployError, ctx: CommandContext): Promise<void> {
+  const { writeGithubOutputs, onGithubActions } = await import('../ui/github.js');
+  if (!onGithubActions(ctx.io.env) && !ctx.io.env.GITHUB_OUTPUT && !ctx.io.env.GITHUB_STEP_SUMMARY) return;
+  const spec = ctx.spec;
+  const endpoint = spec ? `${spec.name}-${spec.stage}` : undefined;
+  const list = (key: string) => ((error.details?.[key] as Array<{ type: string; id: string }> | undefined) ?? []).map((r) => `\`${r.type} ${r.id}\``);
+  const logs = error.details?.logs;
+  const summary = [
+    `### modeldeploy up${endpoint ? `: ${endpoint}` : ''} failed`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| error | \`${error.code}\` |`,
+    `| message | ${cell(error.message)} |`,
+    ...(error.hint ? [`| what to do | ${cell(error.hint)} |`] : []),
+    ...(list('rolledBack').length ? [`| rolled back | ${list('rolledBack').join(', ')} |`] : []),
+    ...(list('remaining').length ? [`| left behind | ${list('remaining').join(', ')} |`] : []),
+    ...(typeof logs === 'string' && logs ? ['', '<details><summary>last log lines</summary>', '', '```', logs, '```', '</details>'] : []),
+  ].join('\n');
+  const problems = await writeGithubOutputs(ctx.io.env, { ...(endpoint ? { endpoint } : {}), action: 'failed', 'error-code': error.code }, summary, (t) => ctx.output.mask(t));
+  for (const problem of problems) ctx.output.emit({ code: 'GithubOutputFailed', level: 'warn', message: problem });
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+}
 
 /** `.modeldeploy/<name>-<stage>.json`: the last result, for people and scripts; `down` never reads it. */
 async function rememberLastResult(cwd: string, result: UpResult, mask: (text: string) => string): Promise<void> {

@@ -45,7 +45,7 @@ export async function prepareArtifact(
   let artifact: Artifact;
   if (spec.model.path) {
     const cache = await HashCache.open(core.cacheDir ? path.join(core.cacheDir, 'hash-cache.json') : undefined);
-    artifact = await hashArtifact(spec.model.path, cache);
+    artifact = await hashArtifact(spec.model.path, cache, hashProgress(core));
     await cache.save().catch(() => undefined); // a read-only working directory only costs a re-hash
     core.progress.emit({
       code: 'ArtifactHashed',
@@ -182,15 +182,15 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       core.progress.emit({ code: 'KeptOnFailure', level: 'warn', message: `keeping what this run created (${journal.map((r) => r.id).join(', ') || 'nothing'}) for inspection; \`modeldeploy down\` removes it` });
       throw error;
     }
-    const remaining = await rollback(session, trafficMoved ? decision.restorable : undefined, journal, core);
-    if (error instanceof ModeldeployError && remaining.length > 0) {
-      throw new ModeldeployError(error.kind, error.code, `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}`, {
-        hint: 'Run `modeldeploy down` to remove what is left.',
-        cause: error,
-        details: { ...error.details, remaining },
-      });
-    }
-    throw error;
+    const { removed, remaining } = await rollback(session, trafficMoved ? decision.restorable : undefined, journal, core);
+    if (!(error instanceof ModeldeployError)) throw error;
+    // What the rollback did travels with the error (the GitHub summary of a failed up lists it).
+    const details = { ...error.details, rolledBack: removed.map(brief), ...(remaining.length ? { remaining: remaining.map(brief) } : {}) };
+    throw new ModeldeployError(error.kind, error.code, remaining.length ? `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}` : error.message, {
+      ...(remaining.length ? { hint: 'Run `modeldeploy down` to remove what is left.' } : error.hint ? { hint: error.hint } : {}),
+      cause: error,
+      details,
+    });
   }
 }
 
@@ -199,7 +199,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
  * called), first put the previous revision back; then delete what the journal holds. Runs under
  * its own signal: the user's interrupt must not stop the cleanup it asked for.
  */
-async function rollback(session: Session, previous: string | undefined, journal: Resource[], core: CoreContext): Promise<Resource[]> {
+async function rollback(session: Session, previous: string | undefined, journal: Resource[], core: CoreContext): Promise<{ removed: Resource[]; remaining: Resource[] }> {
   const { provider, t } = session;
   const signal = AbortSignal.timeout(10 * 60_000);
   const ctx = providerContext(core, signal);
@@ -220,7 +220,7 @@ async function rollback(session: Session, previous: string | undefined, journal:
       core.progress.emit({ code: 'RestoreFailed', level: 'warn', message: `could not restore revision ${previous}: ${(error as Error).message}` });
     }
   }
-  const { failed } = await removeInOrder(session, journal, ctx, (resource, error) =>
+  const { removed, failed } = await removeInOrder(session, journal, ctx, (resource, error) =>
     core.progress.emit(
       error
         ? { code: 'RollbackFailed', level: 'warn', message: `could not remove ${resource.type} ${resource.id}: ${error.message}` }
@@ -229,7 +229,7 @@ async function rollback(session: Session, previous: string | undefined, journal:
   );
   const remaining = failed.map((f) => f.resource);
   core.progress.emit({ code: 'RollbackDone', level: remaining.length ? 'warn' : 'info', message: remaining.length ? `rollback left ${remaining.length} resource(s)` : 'rollback complete: nothing of this run is left' });
-  return remaining;
+  return { removed, remaining };
 }
 
 /** After a successful promote: delete older revisions, and let go of artifacts no revision uses. */
@@ -253,6 +253,10 @@ async function retireStale(session: Session, revision: string, sha256: string, c
   }
 }
 
+function brief(r: Resource): Pick<Resource, 'type' | 'id'> {
+  return { type: r.type, id: r.id };
+}
+
 function isSmokeFailure(error: unknown): boolean {
   return error instanceof ModeldeployError && error.kind === 'smoke';
 }
@@ -271,6 +275,20 @@ function planMessage(base: string, decision: Decision, revision: string): string
     case 'unchanged':
       return `plan: ${base} is at revision ${revision}`;
   }
+}
+
+/** A `Hashing` event at most once a second while a model is hashed (1 GiB takes seconds). */
+function hashProgress(core: CoreContext): (n: number) => void {
+  const started = core.clock.now();
+  let last = started;
+  let done = 0;
+  return (n) => {
+    done += n;
+    const now = core.clock.now();
+    if (now - last < 1000) return;
+    last = now;
+    core.progress.emit({ code: 'Hashing', level: 'info', message: `hashing the model: ${formatBytes(done)} so far (${formatBytes((done / (now - started)) * 1000)}/s)`, data: { hashed: done } });
+  };
 }
 
 export function shortSha(sha: string): string {

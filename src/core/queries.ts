@@ -136,7 +136,12 @@ export async function benchEndpoint(spec: DeploymentSpec, request: InvokeRequest
   const { provider, t } = await openSession(spec, core);
   const ctx = providerContext(core);
   // The first request alone: a missing endpoint is an error, not N failed requests.
-  const first = await provider.invoke(t, { kind: 'endpoint' }, request, ctx);
+  let first: InvokeResponse | undefined;
+  try {
+    first = await provider.invoke(t, { kind: 'endpoint' }, request, ctx);
+  } catch (error) {
+    if (error instanceof ProviderError && error.category === 'notFound') throw error;
+  }
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
@@ -147,7 +152,11 @@ export async function benchEndpoint(spec: DeploymentSpec, request: InvokeRequest
     statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
     if (r.status >= 400) errors++;
   };
-  record(first);
+  if (first) record(first);
+  else {
+    errors++;
+    statusCounts.error = 1;
+  }
   next = 1;
   const worker = async () => {
     while (next < count) {
@@ -182,6 +191,26 @@ export async function benchEndpoint(spec: DeploymentSpec, request: InvokeRequest
     wallMs: round(wallMs),
     requestsPerSecond: round((latencies.length / wallMs) * 1000),
   };
+}
+
+export interface BenchGate {
+  passed: boolean;
+  /** One line per limit breached, with the figure and the limit. */
+  breaches: string[];
+  limits: { maxErrorRate?: number; maxP95Ms?: number };
+}
+
+/** A load test as a CI gate: the share of failed requests and the p95 against their limits. */
+export function judgeBench(result: BenchResult, limits: BenchGate['limits']): BenchGate {
+  const breaches: string[] = [];
+  const rate = result.requests > 0 ? result.errors / result.requests : 0;
+  if (limits.maxErrorRate !== undefined && rate > limits.maxErrorRate) {
+    breaches.push(`error rate ${(rate * 100).toFixed(1)}% (${result.errors} of ${result.requests}) is above ${(limits.maxErrorRate * 100).toFixed(1)}%`);
+  }
+  if (limits.maxP95Ms !== undefined && result.latencyMs.p95 > limits.maxP95Ms) {
+    breaches.push(`p95 latency ${result.latencyMs.p95} ms is above ${limits.maxP95Ms} ms`);
+  }
+  return { passed: breaches.length === 0, breaches, limits };
 }
 
 /** Every deployment the provider can see, with settings and region from deploy.yaml or flags. */

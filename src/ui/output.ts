@@ -38,9 +38,20 @@ export function spinnerAllowed(io: Io, options: OutputOptions): boolean {
   return !options.quiet && Boolean(io.stderr.isTTY) && (io.stderr.columns ?? 0) > 0 && !io.env.CI && io.env.TERM !== 'dumb';
 }
 
+/** In plain mode, a line at least this often while something runs (CI shows nothing otherwise). */
+export const HEARTBEAT_MS = 30_000;
+
+export function formatElapsed(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
 export class Output implements ProgressSink {
   private spinner: Spinner | undefined;
   private readonly color: boolean;
+  private activity: { message: string; since: number } | undefined;
+  private lastWrite = Date.now();
+  private readonly heartbeat: NodeJS.Timeout | undefined;
   private readonly secrets = new Set<string>();
   /** Hides every secret known so far in a text about to be printed or written. */
   mask: (text: string) => string = (text) => text;
@@ -52,6 +63,28 @@ export class Output implements ProgressSink {
   ) {
     this.spinner = spinner;
     this.color = useColor(io);
+    if (!spinner && !options.quiet) {
+      this.heartbeat = setInterval(() => this.tick(), 5000);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** In plain mode: if nothing was printed for HEARTBEAT_MS while a step runs, say it still runs. */
+  tick(now = Date.now()): void {
+    if (!this.activity || now - this.lastWrite < HEARTBEAT_MS) return;
+    this.write(now, '…', `still ${this.activity.message} (${formatElapsed(now - this.activity.since)})`);
+  }
+
+  /** The command is over: no more heartbeats. */
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.activity = undefined;
+    this.spinner?.stop();
+  }
+
+  private write(now: number, symbol: string, message: string): void {
+    this.lastWrite = now;
+    this.io.stderr.write(`${new Date(now).toISOString().slice(11, 23)} ${symbol} ${message}\n`);
   }
 
   /** Values that must never be printed (read from the environment through ${VAR}). */
@@ -70,8 +103,9 @@ export class Output implements ProgressSink {
       else this.spinner.stopAndPersist(this.paint(SYMBOLS[level], level), event.message);
       return;
     }
-    const time = new Date().toISOString().slice(11, 23);
-    this.io.stderr.write(`${time} ${this.paint(SYMBOLS[level], level)} ${event.message}\n`);
+    const now = Date.now();
+    if (level === 'step') this.activity = { message: event.message.replace(/^\w/, (c) => c.toLowerCase()), since: now };
+    this.write(now, this.paint(SYMBOLS[level], level), event.message);
   }
 
   /** Human result text on stdout (skipped with --json: the JSON document is the result). */
@@ -105,19 +139,38 @@ export class Output implements ProgressSink {
 /** Load ora lazily: `--help`, `validate` and every non-TTY run never pay for it. */
 export async function createSpinner(io: Io): Promise<Spinner> {
   const { default: ora } = await import('ora');
-  const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, discardStdin: false });
+  // NO_COLOR: not even the spinner's own frames are coloured.
+  const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true, discardStdin: false, color: io.env.NO_COLOR ? false : 'cyan' });
+  let text = '';
+  let since = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const show = () => {
+    spinner.text = `${text} (${formatElapsed(Date.now() - since)})`;
+  };
+  const stopTimer = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+  };
   return {
-    start: (text) => {
-      spinner.start(text);
+    start: (next) => {
+      text = next;
+      since = Date.now();
+      stopTimer();
+      timer = setInterval(show, 1000);
+      timer.unref();
+      spinner.start(`${text} (0s)`);
     },
-    update: (text) => {
-      spinner.text = text;
+    update: (next) => {
+      text = next;
+      show();
     },
-    stopAndPersist: (symbol, text) => {
-      if (spinner.isSpinning) spinner.stopAndPersist({ symbol, text });
-      else io.stderr.write(`${symbol} ${text}\n`);
+    stopAndPersist: (symbol, persisted) => {
+      stopTimer();
+      if (spinner.isSpinning) spinner.stopAndPersist({ symbol, text: persisted });
+      else io.stderr.write(`${symbol} ${persisted}\n`);
     },
     stop: () => {
+      stopTimer();
       if (spinner.isSpinning) spinner.stop();
     },
   };
