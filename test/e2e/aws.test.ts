@@ -33,10 +33,13 @@ async function changeModel(): Promise<void> {
   await writeFile(path.join(example.dir, 'model', 'weights.txt'), 'v2\n');
 }
 
+/** Tests that run the CLI six or seven times: each run is a Node start plus the SDK load, slow on a busy machine. */
+const MANY_RUNS = { timeout: 180_000 };
+
 const cloudKinds = async () => (await harness.listing()).filter((r) => r.kind !== 'object').map((r) => `${r.kind} ${r.id}`);
 
 describe('provider aws from the CLI', () => {
-  it('up --json → invoke → status --json → unchanged up → down --json: exit 0 each, and the documents say what happened', async () => {
+  it('up --json → invoke → status --json → unchanged up → down --json: exit 0 each, and the documents say what happened', MANY_RUNS, async () => {
     const up = await example.cli(['up', '--json']);
     expect(up.code, up.stderr).toBe(0);
     const doc = JSON.parse(up.stdout);
@@ -81,7 +84,7 @@ describe('provider aws from the CLI', () => {
     expect((await harness.calls()).filter((c) => c.kind !== 'read')).toEqual([]);
   });
 
-  it('an update SageMaker rolls back exits 3 naming the reason and the CloudWatch log group; one whose smoke test fails exits 4; the first revision serves after both', async () => {
+  it('an update SageMaker rolls back exits 3 naming the reason and the CloudWatch log group; one whose smoke test fails exits 4; the first revision serves after both', MANY_RUNS, async () => {
     const first = JSON.parse((await example.cli(['up', '--json'])).stdout);
     await changeModel();
     harness.failNextDeploy();
@@ -119,7 +122,7 @@ describe('provider aws from the CLI', () => {
     expect(await harness.listing()).toEqual([]);
   });
 
-  it('each command loads only the SDK clients it calls: invoke the runtime alone; status SageMaker, S3 and (the example autoscales) Application Auto Scaling, never the uploader', async () => {
+  it('each command loads only the SDK clients it calls: invoke the runtime alone; status SageMaker, S3 and (the example autoscales) Application Auto Scaling, never the uploader', MANY_RUNS, async () => {
     expect((await example.cli(['up', '-q'])).code).toBe(0);
     const loaded = async (args: string[]) => {
       const log = path.join(example.dir, `imports-${args[0]}.log`);
