@@ -2,12 +2,12 @@
 // `modeldeploy status` next to `aws sagemaker describe-endpoint` of the same endpoint (the AWS CLI
 // as the reference a user would reach for), and `modeldeploy up` with nothing changed.
 // Targets (issue 12, item 7): status ≤ 0.6× the AWS CLI; unchanged up ≤ 1 s.
-// Prints the median wall time of N runs of each and the requests each made (from the layer's record).
+// Prints the median wall time of N interleaved runs of each and the requests each made (from the layer's record).
 //   npm run build && node bench/aws-read.mjs [runs=7]
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
@@ -76,29 +76,39 @@ function run(cmd, args) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function measure(cmd, args) {
-  await run(cmd, args); // warm the page cache once
-  const times = [];
-  let requests = 0;
-  for (let i = 0; i < runs; i++) {
-    const before = layer.calls.length;
-    times.push((await run(cmd, args)).ms);
-    requests = layer.calls.length - before;
+
+/**
+ * Each command once per round, rounds interleaved: a busy machine slows every command alike
+ * instead of whichever happened to run during a burst. One warm-up round first (page cache).
+ */
+async function measure(cases) {
+  const times = cases.map(() => []);
+  const ops = cases.map(() => []);
+  for (let round = -1; round < runs; round++) {
+    for (const [i, [cmd, args]] of cases.entries()) {
+      const before = layer.calls.length;
+      const { ms } = await run(cmd, args);
+      if (round < 0) continue;
+      times[i].push(ms);
+      ops[i] = layer.calls.slice(before).map((c) => c.operation);
+    }
   }
-  return { ms: median(times), requests, ops: layer.calls.slice(-requests).map((c) => c.operation) };
+  return cases.map((_, i) => ({ ms: median(times[i]), requests: ops[i].length, ops: ops[i] }));
 }
 
 try {
   await run('aws', ['s3', 'mb', 's3://bench-read', '--endpoint-url', layer.url]);
   await run(process.execPath, [cli, 'up', '-q', '-f', deployFile]);
 
-  const node = await measure(process.execPath, ['-e', '0']);
-  const status = await measure(process.execPath, [cli, 'status', '--json', '-f', deployFile]);
-  const awsCli = await measure('aws', ['sagemaker', 'describe-endpoint', '--endpoint-name', 'iris-sklearn-default', '--endpoint-url', layer.url]);
-  const unchanged = await measure(process.execPath, [cli, 'up', '--json', '-f', deployFile]);
+  const [node, status, awsCli, unchanged] = await measure([
+    [process.execPath, ['-e', '0']],
+    [process.execPath, [cli, 'status', '--json', '-f', deployFile]],
+    ['aws', ['sagemaker', 'describe-endpoint', '--endpoint-name', 'iris-sklearn-default', '--endpoint-url', layer.url]],
+    [process.execPath, [cli, 'up', '--json', '-f', deployFile]],
+  ]);
 
   const row = (name, r, note = '') => `${name.padEnd(44)} ${r.ms.toFixed(0).padStart(6)} ms ${String(r.requests).padStart(3)} requests ${note}`;
-  console.log(`read path on moto + the SageMaker layer (median of ${runs} runs, after one warm-up each)`);
+  console.log(`read path on moto + the SageMaker layer (median of ${runs} interleaved rounds after a warm-up round; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`);
   console.log(row('node -e 0', node));
   console.log(row('aws sagemaker describe-endpoint', awsCli));
   console.log(row('modeldeploy status --json', status, `${(status.ms / awsCli.ms).toFixed(2)}× the AWS CLI (target ≤ 0.60×)`));
