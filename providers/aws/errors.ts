@@ -16,6 +16,8 @@ const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'ThrottledExcept
 const AUTH = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);
 const NOT_FOUND = new Set(['ResourceNotFound', 'ResourceNotFoundException', 'NoSuchKey', 'NoSuchBucket', 'NotFound', 'ObjectNotFoundException']);
 
+const BUSY = /in-progress|in progress|while endpoint|is (Creating|Updating|Deleting|SystemUpdating|RollingBack)\b/i;
+
 export function isNotFound(error: unknown): boolean {
   if (error instanceof ProviderError) return error.category === 'notFound';
   const e = error as SdkError;
@@ -29,8 +31,8 @@ export function toProviderError(error: unknown, operation: string, subject = '')
   const status = e.$metadata?.httpStatusCode;
   const message = `${operation}${subject ? ` ${subject}` : ''} failed: ${name}: ${e.message ?? String(error)}`;
   const base = { cause: error, ...(e.$metadata?.requestId ? { requestId: e.$metadata.requestId } : {}) };
-  const make = (category: FailureCategory, hint?: string, code = name) =>
-    new ProviderError(code, message, { ...base, category, ...(hint ? { hint } : {}) });
+  const make = (category: FailureCategory, hint?: string, code = name, retryable?: boolean) =>
+    new ProviderError(code, message, { ...base, category, ...(hint ? { hint } : {}), ...(retryable !== undefined ? { retryable } : {}) });
 
   if (THROTTLED.has(name) || status === 429) return make('throttled', 'AWS is rate-limiting this account; modeldeploy retries with backoff.');
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(e.message ?? '')) {
@@ -43,10 +45,13 @@ export function toProviderError(error: unknown, operation: string, subject = '')
     const quota = /service limit '([^']+)'/.exec(e.message ?? '')?.[1];
     return make('quota', quota ? `Request an increase of the quota '${quota}' in Service Quotas, or pick another instance type.` : 'Request a quota increase in Service Quotas, or pick another instance type.');
   }
-  if (name === 'ResourceInUse' || name === 'ConflictException' || name === 'ConcurrentUpdateException') return make('conflict');
+  if (name === 'ConcurrentUpdateException') return make('conflict', undefined, name, true); // Application Auto Scaling: another change of the target is under way
+  if (name === 'ResourceInUse' || name === 'ConflictException') return make('conflict');
   if (name === 'ValidationException' || name === 'ValidationError') {
     if (/could not find|not found|does not exist/i.test(e.message ?? '')) return make('notFound');
     if (/already existing|already exists/i.test(e.message ?? '')) return make('conflict');
+    // Another operation still runs on the endpoint (or on the config it uses): wait and repeat.
+    if (BUSY.test(e.message ?? '')) return make('conflict', 'SageMaker is still changing the endpoint; modeldeploy waits for it.', name, true);
     return make('invalid', 'SageMaker rejected the request; the message names the field.');
   }
   if (NOT_FOUND.has(name) || status === 404) return make('notFound');

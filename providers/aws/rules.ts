@@ -1,40 +1,55 @@
 /** Validate-time rules for provider: aws (SageMaker). Pure: no SDK is loaded here. */
-import type { Capabilities, ProviderRules, RuleIssue } from '../../src/core/provider.js';
-import { baseName, type DeploymentSpec } from '../../src/core/spec.js';
 import { closest } from '../../src/config/suggest.js';
+import type { Capabilities, ProviderRules, RuleIssue, Target } from '../../src/core/provider.js';
 import { otherCloudOf } from '../cloud-names.js';
 import { ImageResolutionError, resolveImage } from './images.js';
 import { SAGEMAKER_INSTANCE_TYPES } from './instance-types.js';
+import { MAX_NAME, NAME_PATTERN, sagemakerNames } from './names.js';
+import type { AwsSettings } from './settings.js';
 
-export const capabilities: Capabilities = { revisionRouting: false, gpu: true, autoscaling: true, serverless: true };
+export const capabilities: Capabilities = {
+  // UpdateEndpoint moves all traffic to the new config; a failed smoke test promotes the previous one again.
+  reachRevision: 'none',
+  accelerators: 'inType',
+  autoscaling: true,
+  // deploy.yaml caps instance.count at 100; SageMaker's own limit is the account's quota.
+  maxInstances: 100,
+  artifactSchemes: ['s3', 'hf'],
+  logs: false,
+};
 
-/** botocore patterns, anchored (the service evaluates them as full matches). */
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const MEMORY_SIZES = [1024, 2048, 3072, 4096, 5120, 6144];
 
-export function sagemakerNames(spec: DeploymentSpec, revision = '00000000'): Record<string, string> {
-  const base = baseName(spec);
-  return { endpoint: base, endpointConfig: `${base}-${revision}`, model: `${base}-${revision}`, variant: 'AllTraffic' };
+type AwsTarget = Target<AwsSettings>;
+
+/** Serverless endpoints cannot read an uncompressed S3 prefix (ModelDataSource): they take one model.tar.gz. */
+export function packagingOf(t: AwsTarget): 'files' | 'tar.gz' {
+  return t.settings.serverless ? 'tar.gz' : 'files';
 }
 
-export const awsRules: ProviderRules = {
-  id: 'aws',
-  capabilities,
-  check(spec) {
+/** The serving image: model.image, or AWS's prebuilt one for the framework, version, region and processor. */
+export function imageOf(t: AwsTarget): string {
+  const { model, instance } = t.spec;
+  return model.image ?? resolveImage(model.framework, model.version, t.region ?? '', t.settings.serverless ? undefined : instance.type);
+}
+
+export const awsRules: ProviderRules<AwsSettings> = {
+  check(t) {
     const issues: RuleIssue[] = [];
-    for (const [what, name] of Object.entries(sagemakerNames(spec))) {
-      if (name.length > 63 || !ENDPOINT_NAME.test(name)) {
-        issues.push({ path: ['name'], message: `the SageMaker ${what} name "${name}" is longer than 63 characters`, hint: `shorten name or stage by ${name.length - 63} characters` });
-        break;
-      }
+    const { spec } = t;
+    const settings = t.settings;
+    const longest = sagemakerNames(t).model;
+    if (longest.length > MAX_NAME || !NAME_PATTERN.test(longest)) {
+      issues.push({ path: ['name'], message: `the SageMaker model name "${longest}" is longer than ${MAX_NAME} characters`, hint: `shorten name or stage by ${longest.length - MAX_NAME} characters` });
     }
-    if (spec.region && !REGION.test(spec.region)) {
-      issues.push({ path: ['region'], message: `"${spec.region}" is not an AWS region name`, hint: 'e.g. us-east-1, eu-west-1' });
+    if (t.region && !REGION.test(t.region)) {
+      issues.push({ path: ['region'], message: `"${t.region}" is not an AWS region name`, hint: 'e.g. us-east-1, eu-west-1' });
     }
     const type = spec.instance.type;
-    if (!spec.aws?.serverless) {
+    if (!settings.serverless) {
       if (!type) {
         issues.push({ path: ['instance'], message: 'instance.type is required for a SageMaker real-time endpoint', hint: 'add `type: ml.m5.large` (or set aws.serverless)' });
       } else if (!SAGEMAKER_INSTANCE_TYPES.includes(type)) {
@@ -47,24 +62,33 @@ export const awsRules: ProviderRules = {
         });
       }
     }
-    if (spec.instance.accelerator) {
-      issues.push({ path: ['instance', 'accelerator'], message: 'SageMaker attaches GPUs through the instance type, not separately', hint: 'remove accelerator and pick a GPU type such as ml.g5.xlarge' });
+    if (!ROLE_ARN.test(settings.roleArn)) {
+      issues.push({ path: ['aws', 'roleArn'], message: `"${settings.roleArn}" is not an IAM role ARN`, hint: 'arn:aws:iam::123456789012:role/SageMakerExecutionRole' });
     }
-    if (spec.aws) {
-      if (!ROLE_ARN.test(spec.aws.roleArn)) {
-        issues.push({ path: ['aws', 'roleArn'], message: `"${spec.aws.roleArn}" is not an IAM role ARN`, hint: 'arn:aws:iam::123456789012:role/SageMakerExecutionRole' });
+    if (!BUCKET.test(settings.bucket)) {
+      issues.push({ path: ['aws', 'bucket'], message: `"${settings.bucket}" is not a valid S3 bucket name`, hint: '3-63 lowercase letters, digits, dots and hyphens' });
+    }
+    const serverless = settings.serverless;
+    if (serverless) {
+      if (!MEMORY_SIZES.includes(serverless.memorySizeInMB)) {
+        issues.push({ path: ['aws', 'serverless', 'memorySizeInMB'], message: `${serverless.memorySizeInMB} is not a serverless memory size`, hint: `one of ${MEMORY_SIZES.join(', ')}` });
       }
-      if (!BUCKET.test(spec.aws.bucket)) {
-        issues.push({ path: ['aws', 'bucket'], message: `"${spec.aws.bucket}" is not a valid S3 bucket name`, hint: '3-63 lowercase letters, digits, dots and hyphens' });
+      if (serverless.provisionedConcurrency !== undefined && serverless.provisionedConcurrency > serverless.maxConcurrency) {
+        issues.push({ path: ['aws', 'serverless', 'provisionedConcurrency'], message: `provisionedConcurrency (${serverless.provisionedConcurrency}) is above maxConcurrency (${serverless.maxConcurrency})` });
       }
-      const sl = spec.aws.serverless;
-      if (sl && (sl.memorySizeInMB < 1024 || sl.memorySizeInMB > 6144 || sl.memorySizeInMB % 1024 !== 0)) {
-        issues.push({ path: ['aws', 'serverless', 'memorySizeInMB'], message: `${sl.memorySizeInMB} is not a serverless memory size`, hint: 'one of 1024, 2048, 3072, 4096, 5120, 6144' });
+      if (spec.instance.autoscaling) {
+        issues.push({ path: ['instance', 'autoscaling'], message: 'a serverless endpoint scales by itself; autoscaling is for instance-backed endpoints', hint: 'remove instance.autoscaling, or aws.serverless' });
+      }
+      if (spec.model.uri?.startsWith('s3://') && !spec.model.uri.endsWith('.tar.gz')) {
+        issues.push({ path: ['model', 'uri'], message: 'a serverless endpoint reads one model.tar.gz, not an S3 prefix', hint: 'point uri at a .tar.gz, or set model.path and let modeldeploy pack it' });
       }
     }
-    if (!spec.model.image && spec.region && REGION.test(spec.region) && spec.model.framework !== 'custom' && spec.model.framework !== 'onnx') {
+    if (spec.model.uri?.startsWith('hf://') && spec.model.framework !== 'huggingface' && spec.model.framework !== 'custom') {
+      issues.push({ path: ['model', 'uri'], message: `an hf:// model is served by the Hugging Face containers; framework is ${spec.model.framework}`, hint: 'set framework: huggingface, or upload the model (model.path)' });
+    }
+    if (!spec.model.image && t.region && REGION.test(t.region) && spec.model.framework !== 'custom' && spec.model.framework !== 'onnx') {
       try {
-        resolveImage(spec.model.framework, spec.model.version, spec.region, spec.aws?.serverless ? undefined : type);
+        imageOf(t);
       } catch (error) {
         if (!(error instanceof ImageResolutionError)) throw error;
         const path = { version: ['model', 'version'], region: ['region'], framework: ['model', 'framework'], type: ['instance', 'type'] }[error.field];
@@ -79,28 +103,27 @@ export const awsRules: ProviderRules = {
     }
     for (const [key, value] of Object.entries(spec.env)) {
       if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key) || key.length > 1024 || value.length > 1024) {
-        issues.push({ path: ['env', key], message: `SageMaker takes environment keys matching [a-zA-Z_][a-zA-Z0-9_]* and values up to 1024 characters` });
+        issues.push({ path: ['env', key], message: 'SageMaker takes environment keys matching [a-zA-Z_][a-zA-Z0-9_]* and values up to 1024 characters' });
       }
     }
     return issues;
   },
-  names: (spec, revision) => sagemakerNames(spec, revision),
-  details(spec) {
-    const region = spec.region ?? '';
-    const instanceType = spec.aws?.serverless ? undefined : spec.instance.type;
-    let image = spec.model.image;
-    if (!image) {
-      try {
-        image = resolveImage(spec.model.framework, spec.model.version, region, instanceType);
-      } catch {
-        image = undefined;
-      }
+  names: (t, revision) => ({ ...sagemakerNames(t, revision) }),
+  details(t) {
+    const serverless = t.settings.serverless;
+    let image: string | undefined;
+    try {
+      image = imageOf(t);
+    } catch {
+      image = undefined;
     }
     return {
       ...(image ? { image } : {}),
-      ...(instanceType ? { instanceType, instanceCount: spec.instance.count } : { serverless: spec.aws?.serverless }),
-      region,
-      artifactPrefix: spec.aws ? `s3://${spec.aws.bucket}/modeldeploy/${spec.name}/` : undefined,
+      ...(serverless ? { serverless } : { instanceType: t.spec.instance.type, instanceCount: t.spec.instance.count }),
+      region: t.region,
+      artifactPrefix: `s3://${t.settings.bucket}/modeldeploy/${t.name}/`,
+      packaging: packagingOf(t),
     };
   },
+  packaging: packagingOf,
 };

@@ -62,6 +62,9 @@ describe('AWS error mapping', () => {
     ['ValidationException', "Value 'x_y' at 'modelName' failed to satisfy constraint", 400, 'invalid', false],
     ['ResourceLimitExceeded', "The account-level service limit 'ml.g5.2xlarge for endpoint usage' is 0 Instances", 400, 'quota', false],
     ['ResourceInUse', 'in use', 400, 'conflict', false],
+    ['ValidationException', 'Cannot update in-progress endpoint "arn:…".', 400, 'conflict', true],
+    ['ValidationException', 'Cannot delete endpoint configuration "c" while endpoint "e" is Creating.', 400, 'conflict', true],
+    ['ConcurrentUpdateException', 'busy', 400, 'conflict', true],
     ['AccessDeniedException', 'not authorized', 400, 'auth', false],
     ['InternalFailure', 'boom', 500, 'unavailable', true],
   ])('%s (%s) → %s', (name, message, status, category, retryable) => {

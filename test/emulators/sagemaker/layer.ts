@@ -1,17 +1,23 @@
 /**
  * A strict layer in front of moto: one HTTP endpoint (for AWS_ENDPOINT_URL) that forwards what
  * moto does right (S3, models, configs, tags, Application Auto Scaling) and owns what moto gets
- * wrong — endpoint state (Creating/Updating/Deleting with a delay, Failed with a FailureReason),
- * UpdateEndpoint, duplicate names, invocations of missing endpoints — plus service-model
- * validation of every SageMaker and Application Auto Scaling request, fault injection and a
- * record of every call. Spec: README.md beside this file.
+ * wrong — endpoint state (Creating/Updating/Deleting, Failed with a FailureReason), UpdateEndpoint,
+ * duplicate names, invocations of missing endpoints — plus service-model validation of every
+ * SageMaker and Application Auto Scaling request, fault injection and a record of every call.
+ *
+ * Deterministic: no timer. A change SageMaker takes minutes for (create, update, delete) is
+ * finished by the next request the layer receives, or, after `holdOperations()`, held in
+ * progress until `settle()`. Spec: README.md beside this file.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ServiceModelValidator, validationMessage, type Violation } from './service-model.js';
 
 export interface RecordedCall {
   service: 'sagemaker' | 'autoscaling' | 'runtime' | 's3';
+  /** The operation name, or `METHOD /path` for S3. */
   operation: string;
+  /** S3 only: the query string (`uploads`, `partNumber=1&uploadId=…`, `delete`…). */
+  query?: string;
   input?: unknown;
   violations?: Violation[];
   status: number;
@@ -23,47 +29,74 @@ export interface InvokeAnswer {
   contentType?: string;
 }
 
-type Phase = 'create' | 'update';
+/** Which provisioning `failNext` breaks: a CreateEndpoint, an UpdateEndpoint, or whichever comes first. */
+export type Phase = 'create' | 'update' | 'either';
+
+export type EndpointStatus = 'Creating' | 'Updating' | 'InService' | 'Deleting' | 'Failed';
 
 interface EndpointState {
   name: string;
-  status: 'Creating' | 'Updating' | 'InService' | 'Deleting' | 'Failed';
+  status: EndpointStatus;
   configName: string;
   pendingConfig?: string;
   failureReason?: string;
-  timer?: NodeJS.Timeout;
+  /** A create, update or delete is under way: it ends at the next request (or at settle when held). */
+  inProgress: boolean;
   created: number;
   modified: number;
 }
+
+/** An endpoint as the layer holds it (for listings: reading it is no request and finishes nothing). */
+export interface EndpointView {
+  name: string;
+  status: EndpointStatus;
+  configName: string;
+  failureReason?: string;
+}
+
+/** How the model behind an endpoint answers; `configName` is the config serving the request. */
+export type InvokeHandler = (request: { endpoint: string; configName: string; body: string; contentType: string }) => InvokeAnswer;
 
 export interface SageMakerLayer {
   url: string;
   calls: RecordedCall[];
   violations(): Array<{ operation: string; violations: Violation[] }>;
-  setDelay(ms: number): void;
+  /** The next provisioning of that phase ends Failed (create) or rolled back (update), with the ping health-check reason. */
   failNext(phase: Phase, reason?: string): void;
   throttle(times: number, operation?: string): void;
   serverError(times: number, operation?: string): void;
-  /** Every other SageMaker / autoscaling / runtime call fails this way: each call's first try. */
+  /** Every other request fails this way (S3 included, as 503 SlowDown): each call's first try. */
   flaky(kind: 'throttle' | '5xx' | undefined): void;
+  /** Keep creates, updates and deletes in progress until `settle`. */
+  holdOperations(): void;
+  /** Finish everything in progress and stop holding. */
+  settle(): Promise<void>;
   onInvoke(endpoint: string, answer: (body: string, contentType: string) => InvokeAnswer): void;
+  /** How every endpoint without its own `onInvoke` answers. */
+  answerAll(handler: InvokeHandler | undefined): void;
+  endpoints(): EndpointView[];
+  /** Back to no faults, no failures queued, no holding, no handlers, no endpoints (moto is reset apart). */
+  reset(): void;
   stop(): Promise<void>;
 }
 
+const PING_FAILURE = 'The primary container for production variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for this endpoint.';
+
 const ACCOUNT = '123456789012';
 
-export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: number; region?: string } = {}): Promise<SageMakerLayer> {
+export async function startSageMakerLayer(motoUrl: string, options: { region?: string } = {}): Promise<SageMakerLayer> {
   const sagemaker = new ServiceModelValidator('sagemaker', '2017-07-24');
   const autoscaling = new ServiceModelValidator('application-autoscaling', '2016-02-06');
   const region = options.region ?? 'us-east-1';
-  let delayMs = options.delayMs ?? 200;
   const endpoints = new Map<string, EndpointState>();
-  const failures: Phase[] = [];
+  const failures: Array<{ phase: Phase; reason: string }> = [];
   const faults: Array<{ kind: 'throttle' | '5xx'; operation?: string }> = [];
   const handlers = new Map<string, (body: string, contentType: string) => InvokeAnswer>();
+  let fallback: InvokeHandler | undefined;
   const calls: RecordedCall[] = [];
   let flaky: 'throttle' | '5xx' | undefined;
   let flakyToggle = false;
+  let hold = false;
 
   /** Forward a buffered awsJson call to moto and return its status and parsed answer. */
   async function moto(target: string, input: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -87,27 +120,33 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
   };
   const arn = (kind: string, name: string) => `arn:aws:sagemaker:${region}:${ACCOUNT}:${kind}/${name.toLowerCase()}`;
 
-  const settle = (state: EndpointState) => {
-    clearTimeout(state.timer);
-    state.timer = setTimeout(() => {
-      state.modified = Date.now() / 1000;
-      if (state.status === 'Creating') {
-        const failure = state.failureReason;
-        state.status = failure ? 'Failed' : 'InService';
-      } else if (state.status === 'Updating') {
-        if (state.failureReason) {
-          state.status = 'InService'; // a failed update leaves the old fleet serving
-        } else {
-          state.configName = state.pendingConfig ?? state.configName;
-          state.status = 'InService';
-        }
-        delete state.pendingConfig;
-      } else if (state.status === 'Deleting') {
-        endpoints.delete(state.name);
-        void moto('SageMaker.DeleteEndpoint', { EndpointName: state.name });
-      }
-    }, delayMs);
-    state.timer.unref();
+  /** What SageMaker does when the work it started has finished. */
+  async function finish(state: EndpointState): Promise<void> {
+    if (!state.inProgress) return;
+    state.inProgress = false;
+    state.modified = Date.now() / 1000;
+    if (state.status === 'Creating') {
+      state.status = state.failureReason ? 'Failed' : 'InService';
+    } else if (state.status === 'Updating') {
+      // A failed update leaves the old fleet serving, with the reason.
+      if (!state.failureReason) state.configName = state.pendingConfig ?? state.configName;
+      state.status = 'InService';
+      delete state.pendingConfig;
+    } else if (state.status === 'Deleting') {
+      endpoints.delete(state.name);
+      await moto('SageMaker.DeleteEndpoint', { EndpointName: state.name });
+    }
+  }
+
+  /** Every request after the one that started some work finds it done, unless held. */
+  async function catchUp(): Promise<void> {
+    if (hold) return;
+    for (const state of [...endpoints.values()]) await finish(state);
+  }
+
+  const failureFor = (phase: 'create' | 'update'): string | undefined => {
+    const index = failures.findIndex((f) => f.phase === phase || f.phase === 'either');
+    return index < 0 ? undefined : failures.splice(index, 1)[0]?.reason;
   };
 
   async function sagemakerCall(operation: string, input: Record<string, unknown>, res: ServerResponse): Promise<number> {
@@ -135,12 +174,11 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
           jsonReply(res, answer.status, answer.body);
           return answer.status;
         }
-        const failure = failures[0] === 'create' ? failures.shift() : undefined;
+        const failure = failureFor('create');
         const now = Date.now() / 1000;
-        const created: EndpointState = { name, status: 'Creating', configName: String(input.EndpointConfigName), created: now, modified: now };
-        if (failure) created.failureReason = 'The primary container for production variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for this endpoint.';
+        const created: EndpointState = { name, status: 'Creating', configName: String(input.EndpointConfigName), inProgress: true, created: now, modified: now };
+        if (failure) created.failureReason = failure;
         endpoints.set(name, created);
-        settle(created);
         jsonReply(res, 200, { EndpointArn: arn('endpoint', name) });
         return 200;
       }
@@ -157,13 +195,13 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
           error(res, 400, 'ValidationException', `Could not find endpoint configuration "${arn('endpoint-config', String(input.EndpointConfigName))}".`);
           return 400;
         }
-        const failure = failures[0] === 'update' ? failures.shift() : undefined;
+        const failure = failureFor('update');
         state.status = 'Updating';
         state.pendingConfig = String(input.EndpointConfigName);
+        state.inProgress = true;
         delete state.failureReason;
-        if (failure) state.failureReason = 'The primary container for production variant AllTraffic did not pass the ping health check. Please check CloudWatch logs for this endpoint.';
+        if (failure) state.failureReason = failure;
         state.modified = Date.now() / 1000;
-        settle(state);
         jsonReply(res, 200, { EndpointArn: arn('endpoint', name) });
         return 200;
       }
@@ -195,7 +233,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
           return 400;
         }
         state.status = 'Deleting';
-        settle(state);
+        state.inProgress = true;
         jsonReply(res, 200, {});
         return 200;
       }
@@ -229,8 +267,11 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  function injectFault(operation: string, res: ServerResponse): boolean {
-    if (flaky) {
+  /** The SDK's own retry of a call (`amz-sdk-request: attempt=2…`) is never the one a flaky layer fails. */
+  const isRetry = (req: IncomingMessage) => /attempt=([2-9]|\d\d)/.test(String(req.headers['amz-sdk-request'] ?? ''));
+
+  function injectFault(operation: string, req: IncomingMessage, res: ServerResponse): boolean {
+    if (flaky && !isRetry(req)) {
       flakyToggle = !flakyToggle;
       if (flakyToggle) {
         if (flaky === 'throttle') error(res, 400, 'ThrottlingException', 'Rate exceeded');
@@ -247,9 +288,10 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
   }
 
   /** Stream a request (S3 bodies can be GBs) to moto unchanged. */
-  function pipeToMoto(req: IncomingMessage, res: ServerResponse): void {
+  function pipeToMoto(req: IncomingMessage, res: ServerResponse, call: RecordedCall): void {
     const target = new URL(motoUrl);
     const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      call.status = answer.statusCode ?? 502;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -277,10 +319,11 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
           call.status = 400;
           return;
         }
-        if (injectFault(operation, res)) {
+        if (injectFault(operation, req, res)) {
           call.status = 0;
           return;
         }
+        await catchUp();
         if (service === 'sagemaker') {
           call.status = await sagemakerCall(operation, input, res);
         } else {
@@ -297,7 +340,8 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
         const contentType = String(req.headers['content-type'] ?? 'application/octet-stream');
         const call: RecordedCall = { service: 'runtime', operation: 'InvokeEndpoint', input: { EndpointName: name, ContentType: contentType, Body: body }, status: 0 };
         calls.push(call);
-        if (injectFault('InvokeEndpoint', res)) return;
+        if (injectFault('InvokeEndpoint', req, res)) return;
+        await catchUp();
         const state = endpoints.get(name);
         if (!state || state.status !== 'InService') {
           call.status = 400;
@@ -306,7 +350,11 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
           return;
         }
         const handler = handlers.get(name);
-        const answer = handler ? handler(body, contentType) : { status: 200, body: '{}', contentType: 'application/json' };
+        const answer = handler
+          ? handler(body, contentType)
+          : fallback
+            ? fallback({ endpoint: name, configName: state.configName, body, contentType })
+            : { status: 200, body: '{}', contentType: 'application/json' };
         call.status = answer.status;
         if (answer.status >= 400) {
           res.writeHead(424, { 'content-type': 'application/json', 'x-amzn-errortype': 'ModelError' });
@@ -317,8 +365,19 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
         res.end(answer.body);
         return;
       }
-      calls.push({ service: 's3', operation: `${req.method} ${(req.url ?? '').split('?')[0]}`, status: 0 });
-      pipeToMoto(req, res);
+      const [pathname = '', query] = (req.url ?? '').split('?');
+      const call: RecordedCall = { service: 's3', operation: `${req.method} ${pathname}`, ...(query ? { query } : {}), status: 0 };
+      calls.push(call);
+      if (flaky && !isRetry(req) && (flakyToggle = !flakyToggle)) {
+        // S3 throttles with 503 SlowDown, after reading what was sent.
+        await readBody(req);
+        call.status = 503;
+        res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': `layer-${calls.length}` });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+        return;
+      }
+      await catchUp();
+      pipeToMoto(req, res, call);
     })().catch((e: unknown) => {
       if (!res.headersSent) error(res, 500, 'InternalFailure', `layer: ${(e as Error).message}`);
     });
@@ -331,8 +390,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
     url,
     calls,
     violations: () => calls.filter((c) => c.violations).map((c) => ({ operation: c.operation, violations: c.violations ?? [] })),
-    setDelay: (ms) => void (delayMs = ms),
-    failNext: (phase) => void failures.push(phase),
+    failNext: (phase, reason = PING_FAILURE) => void failures.push({ phase, reason }),
     throttle: (times, operation) => {
       for (let i = 0; i < times; i++) faults.push({ kind: 'throttle', ...(operation ? { operation } : {}) });
     },
@@ -343,10 +401,28 @@ export async function startSageMakerLayer(motoUrl: string, options: { delayMs?: 
       flaky = kind;
       flakyToggle = false;
     },
+    holdOperations: () => void (hold = true),
+    settle: async () => {
+      hold = false;
+      await catchUp();
+    },
     onInvoke: (endpoint, answer) => void handlers.set(endpoint, answer),
+    answerAll: (handler) => void (fallback = handler),
+    endpoints: () =>
+      [...endpoints.values()].map((e) => ({ name: e.name, status: e.status, configName: e.configName, ...(e.failureReason ? { failureReason: e.failureReason } : {}) })),
+    reset: () => {
+      endpoints.clear();
+      failures.length = 0;
+      faults.length = 0;
+      handlers.clear();
+      fallback = undefined;
+      calls.length = 0;
+      flaky = undefined;
+      flakyToggle = false;
+      hold = false;
+    },
     stop: () =>
       new Promise((resolve) => {
-        for (const e of endpoints.values()) clearTimeout(e.timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

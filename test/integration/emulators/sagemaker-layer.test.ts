@@ -1,5 +1,5 @@
 /** The strict SageMaker layer, driven by the real AWS SDK over HTTP. */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -23,7 +23,7 @@ const role = 'arn:aws:iam::123456789012:role/SageMakerExecutionRole';
 
 beforeAll(async () => {
   moto = await startMoto();
-  layer = await startSageMakerLayer(moto.url, { delayMs: 100 });
+  layer = await startSageMakerLayer(moto.url);
   sm = new SageMakerClient({ region: 'us-east-1', endpoint: layer.url, credentials, maxAttempts: 1 });
 }, 60_000);
 afterAll(async () => {
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await moto.reset();
-  layer.calls.length = 0;
+  layer.reset();
 });
 
 async function failure(p: Promise<unknown>): Promise<{ name: string; message: string }> {
@@ -44,13 +44,12 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; message: st
   throw new Error('expected a failure');
 }
 
-async function waitFor(name: string, status: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const out = await sm.send(new DescribeEndpointCommand({ EndpointName: name })).catch((e: Error) => ({ gone: e.message }));
-    if ('gone' in out ? status === 'gone' : out.EndpointStatus === status) return out as Record<string, unknown>;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`${name} never reached ${status}`);
+/** One look: the layer finishes what is in progress before it answers (unless held). */
+async function look(name: string): Promise<Record<string, unknown> & { gone?: string }> {
+  return sm.send(new DescribeEndpointCommand({ EndpointName: name })).then(
+    (out) => ({ ...out }) as Record<string, unknown>,
+    (e: Error) => ({ gone: e.message }),
+  );
 }
 
 async function modelAndConfig(suffix: string): Promise<void> {
@@ -68,23 +67,35 @@ describe('strict SageMaker layer', () => {
     expect(layer.violations().map((v) => v.operation)).toEqual(['CreateEndpoint', 'CreateModel']);
   });
 
-  it('walks Creating → InService, refuses duplicates, updates through Updating, deletes through Deleting', async () => {
+  it('holds Creating, Updating and Deleting until settled, and finishes each on the next request otherwise; refuses duplicates and in-progress changes', async () => {
     await modelAndConfig('a');
     await modelAndConfig('b');
     expect((await failure(modelAndConfig('a'))).message).toContain('Cannot create already existing model');
+    layer.holdOperations();
     await sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'c-a' }));
-    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' }))).EndpointStatus).toBe('Creating');
+    expect((await look('ep')).EndpointStatus).toBe('Creating');
+    expect((await look('ep')).EndpointStatus).toBe('Creating');
     expect((await failure(sm.send(new UpdateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'c-b' })))).message).toContain('in-progress');
-    await waitFor('ep', 'InService');
+    expect((await failure(sm.send(new DeleteEndpointCommand({ EndpointName: 'ep' })))).message).toContain('in-progress');
+    await layer.settle();
+    expect(layer.endpoints()).toEqual([{ name: 'ep', status: 'InService', configName: 'c-a' }]);
     expect((await failure(sm.send(new CreateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'c-a' })))).message).toContain('Cannot create already existing endpoint');
+
+    layer.holdOperations();
     await sm.send(new UpdateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'c-b' }));
-    const updating = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' }));
+    const updating = await look('ep');
     expect([updating.EndpointStatus, updating.EndpointConfigName]).toEqual(['Updating', 'c-a']);
-    expect((await waitFor('ep', 'InService')).EndpointConfigName).toBe('c-b');
+    await layer.settle();
+    expect((await look('ep')).EndpointConfigName).toBe('c-b');
+
+    // Not held: the next request finds the work done.
+    await sm.send(new UpdateEndpointCommand({ EndpointName: 'ep', EndpointConfigName: 'c-a' }));
+    expect(layer.endpoints()[0]?.status).toBe('Updating');
+    expect(await look('ep')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'c-a' });
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'ep' }));
-    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' }))).EndpointStatus).toBe('Deleting');
-    await waitFor('ep', 'gone');
-    expect((await failure(sm.send(new DescribeEndpointCommand({ EndpointName: 'ep' })))).message).toContain('Could not find endpoint');
+    expect(layer.endpoints()[0]?.status).toBe('Deleting');
+    expect((await look('ep')).gone).toContain('Could not find endpoint');
+    expect(layer.endpoints()).toEqual([]);
     expect(layer.violations()).toEqual([]);
   });
 
@@ -93,15 +104,12 @@ describe('strict SageMaker layer', () => {
     await modelAndConfig('b');
     layer.failNext('create');
     await sm.send(new CreateEndpointCommand({ EndpointName: 'bad', EndpointConfigName: 'c-a' }));
-    expect((await waitFor('bad', 'Failed')).FailureReason).toContain('did not pass the ping health check');
+    expect(await look('bad')).toMatchObject({ EndpointStatus: 'Failed', FailureReason: expect.stringContaining('did not pass the ping health check') });
     await sm.send(new CreateEndpointCommand({ EndpointName: 'ok', EndpointConfigName: 'c-a' }));
-    await waitFor('ok', 'InService');
-    layer.failNext('update');
+    expect((await look('ok')).EndpointStatus).toBe('InService');
+    layer.failNext('either');
     await sm.send(new UpdateEndpointCommand({ EndpointName: 'ok', EndpointConfigName: 'c-b' }));
-    await new Promise((r) => setTimeout(r, 200));
-    const after = await waitFor('ok', 'InService');
-    expect(after.EndpointConfigName).toBe('c-a');
-    expect(after.FailureReason).toContain('ping health check');
+    expect(await look('ok')).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'c-a', FailureReason: expect.stringContaining('CloudWatch logs') });
   });
 
   it('throttles and fails on demand; the SDK retries throttling', async () => {
@@ -118,7 +126,7 @@ describe('strict SageMaker layer', () => {
     expect((await failure(rt.send(new InvokeEndpointCommand({ EndpointName: 'nope', Body: '{}', ContentType: 'application/json' })))).message).toContain('not found');
     await modelAndConfig('a');
     await sm.send(new CreateEndpointCommand({ EndpointName: 'inv', EndpointConfigName: 'c-a' }));
-    await waitFor('inv', 'InService');
+    expect((await look('inv')).EndpointStatus).toBe('InService');
     layer.onInvoke('inv', (body) => ({ status: 200, body: JSON.stringify({ echo: JSON.parse(body) }) }));
     const out = await rt.send(new InvokeEndpointCommand({ EndpointName: 'inv', Body: '{"a":1}', ContentType: 'application/json' }));
     expect(JSON.parse(new TextDecoder().decode(out.Body))).toEqual({ echo: { a: 1 } });
@@ -128,9 +136,21 @@ describe('strict SageMaker layer', () => {
     expect(modelError.OriginalStatusCode).toBe(500);
   });
 
-  it('passes S3 through to moto, multipart included', async () => {
+  it('answers every endpoint through answerAll with the config that serves it', async () => {
+    const rt = new SageMakerRuntimeClient({ region: 'us-east-1', endpoint: layer.url, credentials, maxAttempts: 1 });
+    await modelAndConfig('a');
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'all', EndpointConfigName: 'c-a' }));
+    layer.answerAll(({ configName }) => ({ status: 200, body: JSON.stringify({ config: configName }) }));
+    const out = await rt.send(new InvokeEndpointCommand({ EndpointName: 'all', Body: '{}', ContentType: 'application/json' }));
+    expect(JSON.parse(new TextDecoder().decode(out.Body))).toEqual({ config: 'c-a' });
+  });
+
+  it('passes S3 through to moto, and throttles it with 503 SlowDown when flaky (the SDK retries)', async () => {
     const s3 = new S3Client({ region: 'us-east-1', endpoint: layer.url, forcePathStyle: true, credentials });
     await s3.send(new CreateBucketCommand({ Bucket: 'through' }));
-    expect(layer.calls.some((c) => c.service === 's3')).toBe(true);
+    expect(layer.calls.some((c) => c.service === 's3' && c.status === 200)).toBe(true);
+    layer.flaky('throttle');
+    await s3.send(new PutObjectCommand({ Bucket: 'through', Key: 'k', Body: 'v' }));
+    expect(layer.calls.filter((c) => c.operation === 'PUT /through/k').map((c) => c.status)).toEqual([503, 200]);
   });
 });
