@@ -11,6 +11,7 @@ export const capabilities: Capabilities = {
   // UpdateEndpoint moves all traffic to the new config; a failed smoke test promotes the previous one again.
   reachRevision: 'none',
   accelerators: 'inType',
+  gpuInstanceExample: 'ml.g5.xlarge',
   autoscaling: true,
   // deploy.yaml caps instance.count at 100; SageMaker's own limit is the account's quota.
   maxInstances: 100,

@@ -16,6 +16,7 @@ import type { AzureSettings } from './settings.js';
 export const capabilities: Capabilities = {
   reachRevision: 'direct',
   accelerators: 'inType',
+  gpuInstanceExample: 'Standard_NC4as_T4_v3',
   autoscaling: false,
   // Instances per deployment (how-to-manage-quotas).
   maxInstances: 50,

@@ -12,7 +12,11 @@ export function capabilityIssues(spec: DeploymentSpec, module: Pick<ProviderModu
   if (instance.accelerator && can.accelerators !== 'separate') {
     issues.push(
       can.accelerators === 'inType'
-        ? { path: ['instance', 'accelerator'], message: `${title} attaches GPUs through the instance type, not separately`, hint: 'remove accelerator and pick a GPU instance type' }
+        ? {
+            path: ['instance', 'accelerator'],
+            message: `${title} attaches GPUs through the instance type, not separately`,
+            hint: `remove accelerator and pick a GPU instance type${can.gpuInstanceExample ? ` such as ${can.gpuInstanceExample}` : ''}`,
+          }
         : { path: ['instance', 'accelerator'], message: `${title} does not attach accelerators`, hint: 'remove instance.accelerator' },
     );
   }

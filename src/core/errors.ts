@@ -130,6 +130,25 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
   interrupted: 130,
 };
 
+/**
+ * The same error, of the same class (a ProviderError keeps its category), with more said: a longer
+ * message, another hint, more details. The original stays as the cause.
+ */
+export function amended<T extends ModeldeployError>(error: T, change: { message?: string; hint?: string; details?: Record<string, unknown> }): T {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as T;
+  Object.assign(copy, error);
+  Object.defineProperties(copy, {
+    message: { value: change.message ?? error.message, writable: true, configurable: true },
+    stack: { value: error.stack, writable: true, configurable: true },
+    cause: { value: error, writable: true, configurable: true },
+  });
+  Object.assign(copy, {
+    ...(change.hint !== undefined ? { hint: change.hint } : {}),
+    ...(change.details ? { details: { ...error.details, ...change.details } } : {}),
+  });
+  return copy;
+}
+
 /** Anything that is not a ModeldeployError is a bug; wrap it so it still reports cleanly. */
 export function toModeldeployError(error: unknown): ModeldeployError {
   if (error instanceof ModeldeployError) return error;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Artifact } from './artifact.js';
 import { artifactResource, staleArtifacts, syncArtifact } from './artifact-sync.js';
 import { decide, openSession, providerContext, type CoreContext, type Decision, type Session } from './context.js';
-import { InterruptedError, ModeldeployError, ProviderError } from './errors.js';
+import { amended, InterruptedError, ModeldeployError, ProviderError } from './errors.js';
 import type { Current, InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
 import { ownedInventory, removeInOrder } from './removal.js';
 import { withRetry } from './retry.js';
@@ -185,11 +185,9 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
     const { removed, remaining } = await rollback(session, trafficMoved ? decision.restorable : undefined, journal, core);
     if (!(error instanceof ModeldeployError)) throw error;
     // What the rollback did travels with the error (the GitHub summary of a failed up lists it).
-    const details = { ...error.details, rolledBack: removed.map(brief), ...(remaining.length ? { remaining: remaining.map(brief) } : {}) };
-    throw new ModeldeployError(error.kind, error.code, remaining.length ? `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}` : error.message, {
-      ...(remaining.length ? { hint: 'Run `modeldeploy down` to remove what is left.' } : error.hint ? { hint: error.hint } : {}),
-      cause: error,
-      details,
+    throw amended(error, {
+      ...(remaining.length ? { message: `${error.message}; rollback left: ${remaining.map((r) => r.id).join(', ')}`, hint: 'Run `modeldeploy down` to remove what is left.' } : {}),
+      details: { rolledBack: removed.map(brief), ...(remaining.length ? { remaining: remaining.map(brief) } : {}) },
     });
   }
 }

@@ -28,6 +28,8 @@ export interface Capabilities {
   reachRevision: 'direct' | 'shadowEndpoint' | 'none';
   /** `separate`: `instance.accelerator` is taken; `inType`: GPUs come with the instance type; `none`: no GPUs. */
   accelerators: 'separate' | 'inType' | 'none';
+  /** With `inType`: a GPU instance type of this provider, for the hint (`ml.g5.xlarge`). */
+  gpuInstanceExample?: string;
   /** Whether `instance.autoscaling` is honoured. */
   autoscaling: boolean;
   /** The most instances one revision may run (`instance.count`, `autoscaling.max`). */

@@ -45,7 +45,7 @@ describe('azure rules', () => {
     expect(issues(spec())).toEqual([]);
     expect(refused(spec())).toEqual([]);
     expect(azureRules.names(target(spec()), '0a1b2c3d')).toEqual({ endpoint: 'churn-prod', deployment: 'r-0a1b2c3d', model: 'churn-prod' });
-    expect(azure.capabilities).toEqual({ reachRevision: 'direct', accelerators: 'inType', autoscaling: false, maxInstances: 50, artifactSchemes: ['azureml', 'https', 'hf'], logs: false });
+    expect(azure.capabilities).toEqual({ reachRevision: 'direct', accelerators: 'inType', gpuInstanceExample: 'Standard_NC4as_T4_v3', autoscaling: false, maxInstances: 50, artifactSchemes: ['azureml', 'https', 'hf'], logs: false });
   });
 
   it('instance types: the managed-online SKU list, with a guess; other clouds named; count ≤ 50, no autoscaling or accelerators (capabilities)', () => {

@@ -98,8 +98,8 @@ const CASES: Record<string, Case> = {
   'YAML: sibling keys at different indentation': { yaml: y('name: iris', 'model:', '    path: ./model', '  framework: onnx'), path: '', line: 4, column: 1, message: ['YAML syntax error', 'same column'], hint: 'check the indentation' },
   'YAML: a key indented under a scalar': { yaml: y('name: iris', 'model:', '  path: ./model', '   framework: onnx'), path: '', line: 3, column: 9, message: ['YAML syntax error', 'Nested mappings are not allowed'], hint: 'missing colon', others: ['3:9 '] },
   'YAML: tab indentation': { yaml: y('name: iris', 'model:', '\tpath: ./model'), path: '', line: 3, column: 1, message: ['YAML syntax error', 'Tabs'], hint: 'indent with spaces, not tabs' },
-  'YAML: duplicate top-level key': { yaml: y(...LOCAL, 'name: other'), path: '', line: 5, column: 1, message: ['YAML syntax error', 'unique'], hint: 'each field may appear once' },
-  'YAML: duplicate nested key': { yaml: y(...LOCAL, '  path: ./other'), path: '', line: 5, column: 3, message: ['YAML syntax error', 'unique'], hint: 'each field may appear once' },
+  'YAML: duplicate top-level key': { yaml: y(...LOCAL, 'name: other'), path: 'name', line: 5, column: 1, message: ['"name" appears twice', 'first on line 1'], hint: 'each field may appear once' },
+  'YAML: duplicate nested key': { yaml: y(...LOCAL, '  path: ./other'), path: 'model.path', line: 5, column: 3, message: ['"path" appears twice', 'first on line 3'], hint: 'each field may appear once' },
 
   // The document as a whole.
   'empty file': { yaml: '', path: '', line: 1, column: 1, message: ['the file is empty'], hint: 'modeldeploy init' },
@@ -140,7 +140,6 @@ const CASES: Record<string, Case> = {
   'name starting with a digit': { yaml: y(...set(LOCAL, { 1: 'name: 9lives' })), path: 'name', line: 1, column: 7, message: ['start with a letter'], hint: null },
   'stage with uppercase': { yaml: y(...LOCAL, 'stage: Prod'), path: 'stage', line: 5, column: 8, message: ['"Prod"', 'stage may hold only lowercase letters'], hint: null },
   'stage longer than 16': { yaml: y(...LOCAL, 'stage: europe-west-production'), path: 'stage', line: 5, column: 8, message: ['stage is longer than 16 characters'], hint: null },
-  'bad --stage override': { yaml: y(...LOCAL), options: { stage: 'Prod' }, path: 'stage', line: 1, column: 1, message: ['"Prod"', 'lowercase'], hint: null },
   'missing name': { yaml: y('model:', '  path: ./model', '  framework: onnx'), path: 'name', line: 1, column: 1, message: ['name is required'], hint: 'add `name: …`' },
   'missing name, after a header comment': { yaml: y('# yaml-language-server: $schema=./schema.json', 'model:', '  path: ./model', '  framework: onnx'), path: 'name', line: 2, column: 1, message: ['name is required'], hint: 'add `name: …`' },
 
@@ -224,7 +223,7 @@ const CASES: Record<string, Case> = {
     yaml: y(...set(GCP, { 5: '  path: ./model', 6: '  framework: xgboost' })),
     path: 'model.path', line: 5, column: 9, message: ['model has model.onnx; the Vertex xgboost container loads model.bst, model.joblib or model.pkl'], hint: "booster.save_model('model.bst')",
   },
-  'gcp with an S3 model': { yaml: y(...set(GCP, { 5: '  uri: s3://bucket/model/' })), path: 'model.uri', line: 5, column: 8, message: ['Vertex AI cannot read s3:// models'], hint: 'gs://' },
+  'gcp with an S3 model': { yaml: y(...set(GCP, { 5: '  uri: s3://bucket/model/' })), path: 'model.uri', line: 5, column: 8, message: ['Vertex AI cannot read s3:// artifacts'], hint: 'gs://' },
   'gcp bucket written as a URL': { yaml: y(...set(GCP, { 11: '  bucket: gs://my-artifacts' })), path: 'gcp.bucket', line: 11, column: 11, message: ['"gs://my-artifacts" is a URL'], hint: 'bucket: my-artifacts' },
   'gcp region on no Vertex continent': { yaml: y(...set(GCP, { 3: 'region: moon-base1' })), path: 'region', line: 3, column: 9, message: ['"moon-base1" is not a Vertex AI region'], hint: 'us-central1' },
   'azure with a Vertex machine type': { yaml: y(...set(AZURE, { 8: '  type: n1-standard-4' })), path: 'instance.type', line: 8, column: 9, message: ['"n1-standard-4"', 'a Vertex AI machine type (provider: gcp)', 'not an Azure ML instance type'], hint: 'Standard_DS3_v2' },
@@ -239,7 +238,7 @@ const CASES: Record<string, Case> = {
   'local with framework sklearn': { yaml: y(...set(LOCAL, { 4: '  framework: sklearn' })), path: 'model.framework', line: 4, column: 14, message: ['no sklearn server'], hint: 'export the model to ONNX' },
   'local onnx folder without .onnx': { yaml: y(...set(LOCAL, { 3: '  path: ./weights-only' })), path: 'model.path', line: 3, column: 9, message: ['no .onnx file in', 'weights-only'], hint: 'model.onnx' },
   'local custom without command': { yaml: y(...set(LOCAL, { 4: '  framework: custom' })), path: 'model', line: 3, column: 3, message: ['needs a command'], hint: 'command: ["python3", "serve.py"]' },
-  'local with two instances': { yaml: y(...LOCAL, 'instance: {count: 2}'), path: 'instance.count', line: 5, column: 19, message: ['runs one process; count is 2'], hint: 'count: 1' },
+  'local with two instances': { yaml: y(...LOCAL, 'instance: {count: 2}'), path: 'instance.count', line: 5, column: 19, message: ['runs at most 1 instance of a revision; count is 2'], hint: 'count: 1' },
   'local with an uploaded artifact': { yaml: y('name: iris', 'model:', '  uri: s3://bucket/model.tar.gz', '  framework: onnx'), path: 'model.uri', line: 3, column: 8, message: ['cannot use an uploaded artifact'], hint: 'model.path' },
 
   // Smoke test.
@@ -350,11 +349,19 @@ describe('several problems in one file are reported at once, in line order', () 
     expect(issues.map(where)).toEqual(['3:9 region', '8:9 instance.type', '10:12 aws.roleArn', '11:11 aws.bucket']);
   });
 
-  it('YAML syntax problems together', async () => {
+  it('YAML syntax problems together, duplicate keys among them', async () => {
     const issues = await issuesOf(y('name: iris', 'model:', '\tpath: ./model', '\tframework: onnx', 'name: again'));
     expect(issues.length).toBeGreaterThanOrEqual(2);
-    expect(issues.every((i) => i.message.startsWith('YAML syntax error') && i.hint)).toBe(true);
+    expect(issues.every((i) => (i.message.startsWith('YAML syntax error') || i.message.includes('appears twice')) && i.hint)).toBe(true);
     expect(issues.map((i) => i.line)).toEqual(issues.map((i) => i.line).sort((a, b) => a - b));
+  });
+
+  it('a bad --stage is a usage error about the flag, located nowhere in the file', async () => {
+    await writeFile(file, y(...LOCAL));
+    const error = await loadDeployment(file, { env: {}, registry, stage: 'Prod' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).not.toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ code: 'InvalidOption', message: expect.stringContaining('--stage Prod') });
   });
 });
 

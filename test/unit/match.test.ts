@@ -39,7 +39,8 @@ describe('judgeSmoke', () => {
 describe('interpolate', () => {
   const env = { A: 'x', EMPTY: '' };
   it('substitutes, defaults and escapes', () => {
-    expect(interpolate('${A}-${B:-d}-${EMPTY:-e}-${EMPTY-f}-$${A}', env)).toEqual({ value: 'x-d-e--${A}', missing: [], malformed: [] });
+    // fromEnv: what came from the environment (masked when printed), not the file's defaults.
+    expect(interpolate('${A}-${B:-d}-${EMPTY:-e}-${EMPTY-f}-$${A}', env)).toEqual({ value: 'x-d-e--${A}', missing: [], malformed: [], fromEnv: ['x', ''] });
   });
   it('names unset variables and malformed references', () => {
     expect(interpolate('${NOPE} ${', env)).toMatchObject({ missing: ['NOPE'], malformed: ['${'] });
