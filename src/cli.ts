@@ -14,19 +14,23 @@ import { invokeCommand } from './commands/invoke.js';
 import { listCommand } from './commands/list.js';
 import { planCommand } from './commands/plan.js';
 import { statusCommand } from './commands/status.js';
+import { unlockCommand } from './commands/unlock.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 import type { CoreContext } from './core/context.js';
 import { EXIT_CODES, type ModeldeployError } from './core/errors.js';
+import type { ProgressEvent } from './core/events.js';
 import type { ProviderRegistry } from './core/provider.js';
 import type { DeploymentSpec } from './core/spec.js';
 import { Output, type Io } from './ui/output.js';
 
-const COMMANDS: CommandDefinition[] = [upCommand, invokeCommand, downCommand, statusCommand, listCommand, planCommand, validateCommand, initCommand] as CommandDefinition[];
+const COMMANDS: CommandDefinition[] = [upCommand, invokeCommand, downCommand, statusCommand, listCommand, planCommand, validateCommand, initCommand, unlockCommand] as CommandDefinition[];
 
 export interface MainOptions {
   registry: ProviderRegistry;
   signal?: AbortSignal;
+  /** Hears every progress event (the bin keeps what a run created, for a second signal). */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 export async function main(argv: string[], io: Io, options: MainOptions): Promise<number> {
@@ -55,7 +59,7 @@ export async function main(argv: string[], io: Io, options: MainOptions): Promis
     command.option('-q, --quiet', 'no progress output');
     command.option('--verbose', 'stack traces for internal errors');
     command.action(async (opts: Record<string, unknown>) => {
-      exitCode = await runCommand(definition, opts, io, signal, registry);
+      exitCode = await runCommand(definition, opts, io, signal, registry, options.onProgress);
     });
   }
 
@@ -82,11 +86,18 @@ export async function main(argv: string[], io: Io, options: MainOptions): Promis
   return exitCode;
 }
 
-async function runCommand(definition: CommandDefinition, opts: Record<string, unknown>, io: Io, signal: AbortSignal, registry: ProviderRegistry): Promise<number> {
+async function runCommand(
+  definition: CommandDefinition,
+  opts: Record<string, unknown>,
+  io: Io,
+  signal: AbortSignal,
+  registry: ProviderRegistry,
+  onProgress: ((event: ProgressEvent) => void) | undefined,
+): Promise<number> {
   const outputOptions = { json: opts.json === true, quiet: opts.quiet === true, verbose: opts.verbose === true };
   const { spinnerAllowed, createSpinner } = await import('./ui/output.js');
   const spinner = definition.name !== 'validate' && definition.name !== 'init' && spinnerAllowed(io, outputOptions) ? await createSpinner(io) : undefined;
-  const output = new Output(io, outputOptions, spinner);
+  const output = new Output(io, outputOptions, spinner, onProgress);
   const file = path.resolve(io.cwd, String(opts[definition.deployFileLongFlag ?? 'file'] ?? 'deploy.yaml'));
   const displayFile = path.relative(io.cwd, file) || file;
   let core: CoreContext | undefined;
@@ -163,20 +174,43 @@ function version(): string {
   return '0.0.0';
 }
 
-/** The bin entry: real process streams, signals → abort (a second signal exits at once). */
+/**
+ * The bin entry: real process streams; the first SIGINT/SIGTERM stops the run (which rolls back);
+ * a second one (CI runners send SIGINT, then SIGTERM 7.5 s later) exits at once, after printing
+ * what the run created that may still be there and the command that removes it. The journal in
+ * the provider's store lets the next `up` or `down` finish the rollback.
+ */
 export async function run(registry: ProviderRegistry): Promise<void> {
   const controller = new AbortController();
-  let signals = 0;
   const args = process.argv.slice(2);
   const command = COMMANDS.find((c) => c.name === args.find((a) => !a.startsWith('-')));
+  const left = new Map<string, string>();
+  const onProgress = (event: ProgressEvent) => {
+    const id = typeof event.data?.id === 'string' ? event.data.id : undefined;
+    if (event.code === 'Created' && id) left.set(id, `${String(event.data?.type)} ${id}`);
+    if ((event.code === 'RolledBack' || event.code === 'Deleted') && id) left.delete(id);
+    if (event.code === 'RollbackDone' && event.level !== 'warn') left.clear();
+  };
+  let signals = 0;
   const onSignal = (name: NodeJS.Signals) => {
     signals++;
-    if (signals > 1) process.exit(130);
+    if (signals > 1) {
+      if (left.size > 0) {
+        const file = args[args.findIndex((a) => a === '-f' || a === '--file') + 1];
+        const stage = args[args.indexOf('--stage') + 1];
+        process.stderr.write(
+          `\n${name}: exiting now; what this run created may still be there:\n${[...left.values()].map((l) => `  ${l}`).join('\n')}\n` +
+            `the next \`modeldeploy up\` or \`modeldeploy down\` of this deployment finishes the rollback; to remove everything now:\n` +
+            `  modeldeploy down${args.includes('-f') || args.includes('--file') ? ` -f ${file ?? 'deploy.yaml'}` : ''}${args.includes('--stage') ? ` --stage ${stage ?? ''}` : ''}\n`,
+        );
+      }
+      process.exit(130);
+    }
     process.stderr.write(`\n${name}: ${command?.onInterrupt ?? 'stopping'} (again to exit at once)\n`);
     controller.abort(new Error(name));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() }, { registry, signal: controller.signal });
+  const code = await main(args, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, cwd: process.cwd() }, { registry, signal: controller.signal, onProgress });
   process.exitCode = controller.signal.aborted && code !== 0 ? 130 : code;
 }

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { ProviderError } from '../../src/core/errors.js';
-import type { ArtifactStore, LocalFile, StoreContext, StoredObject } from '../../src/core/provider.js';
+import type { ArtifactStore, IncompleteUpload, LocalFile, StoreContext, StoredObject } from '../../src/core/provider.js';
 import type { AwsConnection, S3 } from './connection.js';
 import { toProviderError } from './errors.js';
 
@@ -80,6 +80,55 @@ export class S3Store implements ArtifactStore {
 
   async write(key: string, body: string, ctx: StoreContext): Promise<void> {
     await this.call('PutObject', key, ({ sdk, client }, o) => client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }), o), ctx.signal);
+  }
+
+  /** `If-None-Match: *`: S3 refuses (412) a put over an existing key, so of two writers exactly one creates it. */
+  async create(key: string, body: string, ctx: StoreContext): Promise<boolean> {
+    try {
+      await this.call('PutObject', key, ({ sdk, client }, o) => client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }), o), ctx.signal);
+      return true;
+    } catch (error) {
+      // 412 PreconditionFailed: the key exists; 409 ConditionalRequestConflict: another put of it is under way.
+      if (error instanceof ProviderError && (error.code === 'PreconditionFailed' || error.code === 'ConditionalRequestConflict')) return false;
+      throw error;
+    }
+  }
+
+  async read(key: string, ctx: StoreContext): Promise<string | undefined> {
+    try {
+      const out = await this.call('GetObject', key, ({ sdk, client }, o) => client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }), o), ctx.signal);
+      return (await out.Body?.transformToString('utf8')) ?? '';
+    } catch (error) {
+      if (error instanceof ProviderError && error.category === 'notFound' && error.code !== 'NoSuchBucket') return undefined;
+      throw error;
+    }
+  }
+
+  /** Multipart uploads a killed run started and never finished: S3 keeps (and bills) their parts until aborted. */
+  async incomplete(prefix: string, ctx: StoreContext): Promise<IncompleteUpload[]> {
+    const out: IncompleteUpload[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      const page = await this.call(
+        'ListMultipartUploads',
+        prefix,
+        ({ sdk, client }, o) => client.send(new sdk.ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: idMarker }), o),
+        ctx.signal,
+      );
+      for (const u of page.Uploads ?? []) if (u.Key && u.UploadId) out.push({ key: u.Key, id: u.UploadId });
+      if (!page.IsTruncated) return out;
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  async abortIncomplete(upload: IncompleteUpload, ctx: StoreContext): Promise<void> {
+    try {
+      await this.call('AbortMultipartUpload', upload.key, ({ sdk, client }, o) => client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.id }), o), ctx.signal);
+    } catch (error) {
+      if (!(error instanceof ProviderError && (error.code === 'NoSuchUpload' || error.category === 'notFound'))) throw error;
+    }
   }
 
   async delete(keys: readonly string[], ctx: StoreContext): Promise<void> {

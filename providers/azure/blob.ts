@@ -87,6 +87,34 @@ export class BlobStore {
     await this.call('upload', name, () => this.container.getBlockBlobClient(name).uploadData(body, { abortSignal: signal }));
   }
 
+  /**
+   * A small object only if no blob has the name (`If-None-Match: *`): of two writers exactly one
+   * creates it; the other gets 409 BlobAlreadyExists (or 412) and false.
+   */
+  async createText(name: string, text: string, signal: AbortSignal): Promise<boolean> {
+    const body = Buffer.from(text, 'utf8');
+    try {
+      await this.container.getBlockBlobClient(name).uploadData(body, { abortSignal: signal, conditions: { ifNoneMatch: '*' } });
+      return true;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 409 || status === 412) return false;
+      throw toProviderError(error, { operation: 'blob create', subject: `${this.location}/${name}` });
+    }
+  }
+
+  /** A small object's text, or undefined when there is none. */
+  async readText(name: string, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      const buffer = await this.container.getBlockBlobClient(name).downloadToBuffer(0, undefined, { abortSignal: signal });
+      return buffer.toString('utf8');
+    } catch (error) {
+      const e = error as { statusCode?: number; details?: { errorCode?: string } };
+      if (e.statusCode === 404 && e.details?.errorCode !== 'ContainerNotFound') return undefined;
+      throw toProviderError(error, { operation: 'blob read', subject: `${this.location}/${name}` });
+    }
+  }
+
   /** Deletes each blob, 8 at once; one already gone is success. */
   async deleteAll(names: readonly string[], signal: AbortSignal): Promise<void> {
     let next = 0;

@@ -59,6 +59,16 @@ export class DatastoreArtifactStore implements ArtifactStore {
     await blob.uploadText(key, body, ctx.signal);
   }
 
+  async create(key: string, body: string, ctx: StoreContext): Promise<boolean> {
+    const { blob } = await this.open(ctx);
+    return blob.createText(key, body, ctx.signal);
+  }
+
+  async read(key: string, ctx: StoreContext): Promise<string | undefined> {
+    const { blob } = await this.open(ctx);
+    return blob.readText(key, ctx.signal);
+  }
+
   async delete(keys: readonly string[], ctx: StoreContext): Promise<void> {
     if (keys.length === 0) return;
     const { blob } = await this.open(ctx);

@@ -1,11 +1,12 @@
 /**
  * The core's ArtifactStore over the deployment's Cloud Storage bucket. The core lays artifacts
- * out, diffs and retires them; this says how an object is listed (over REST: gcs-list.ts),
- * streamed up, written and deleted (through the Storage SDK, loaded on the first of those).
+ * out, diffs and retires them; this says how an object is listed, read, written, created if
+ * absent and deleted (over REST: gcs-rest.ts) and how a model file streams up (through the
+ * Storage SDK, loaded on the first upload).
  */
 import type { ArtifactStore, LocalFile, StoreContext, StoredObject } from '../../src/core/provider.js';
 import type { GcpConnection, TokenSource } from './connection.js';
-import { listObjects, safeForToken, type GcsListTarget } from './gcs-list.js';
+import { deleteObject, listObjects, readText, safeForToken, writeText, type GcsListTarget } from './gcs-rest.js';
 import type { GcsStore } from './gcs-store.js';
 
 export class GcsArtifacts implements ArtifactStore {
@@ -46,12 +47,24 @@ export class GcsArtifacts implements ArtifactStore {
   }
 
   async write(key: string, body: string, ctx: StoreContext): Promise<void> {
-    await (await this.connected()).writeText(key, body, ctx.signal);
+    await writeText(this.listing, key, body, false, ctx.signal);
+  }
+
+  /** `ifGenerationMatch=0`: of two writers racing for the key, exactly one creates it. */
+  async create(key: string, body: string, ctx: StoreContext): Promise<boolean> {
+    return writeText(this.listing, key, body, true, ctx.signal);
+  }
+
+  async read(key: string, ctx: StoreContext): Promise<string | undefined> {
+    return readText(this.listing, key, ctx.signal);
   }
 
   async delete(keys: readonly string[], ctx: StoreContext): Promise<void> {
-    if (keys.length === 0) return;
-    await (await this.connected()).deleteAll(keys, ctx.signal);
+    let next = 0;
+    const lane = async () => {
+      for (let key = keys[next++]; key !== undefined; key = keys[next++]) await deleteObject(this.listing, key, ctx.signal);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, keys.length) }, lane));
   }
 
   private connected(): Promise<GcsStore> {

@@ -35,14 +35,12 @@ import { ProviderError } from '../../src/core/errors.js';
 import { withRetry } from '../../src/core/retry.js';
 import { FastCrc32c } from './crc32c.js';
 import { NETWORK, gcsError, statusOf, type StorageErrorLike } from './gcs-errors.js';
-import { listObjects, safeForToken, type GcsListTarget, type GcsObjectInfo } from './gcs-list.js';
+import { listObjects, safeForToken, type GcsListTarget, type GcsObjectInfo } from './gcs-rest.js';
 
-export type { GcsObjectInfo } from './gcs-list.js';
+export type { GcsObjectInfo } from './gcs-rest.js';
 
 /** Files up to this size go in one multipart request; larger ones through a resumable session. */
 export const SINGLE_REQUEST_MAX = 8 * 1024 * 1024;
-/** Parallel deletes. */
-const DELETE_CONCURRENCY = 8;
 /** Read size from disk: fewer, larger writes into the SDK's stream pipeline. */
 const READ_CHUNK = 1024 * 1024;
 
@@ -78,7 +76,7 @@ export class GcsStore {
     private readonly storage: Storage,
     /** Retries nothing: for single requests, which the core's retry repeats. */
     private readonly single: Storage,
-    /** Listing goes over REST (gcs-list.ts). */
+    /** Listing goes over REST (gcs-rest.ts). */
     private readonly listing: GcsListTarget,
     readonly bucket: string,
     private readonly location?: string,
@@ -143,27 +141,6 @@ export class GcsStore {
   /** Every object under prefix, all pages (over REST). */
   list(prefix: string, signal?: AbortSignal): Promise<GcsObjectInfo[]> {
     return listObjects(this.listing, prefix, signal);
-  }
-
-  /** A small object in one request (a reference marker, a manifest). */
-  async writeText(name: string, body: string, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    const file = this.single.bucket(this.bucket).file(name);
-    await this.request({ operation: 'write', subject: this.uri(name) }, signal, () => file.save(body, { resumable: false, contentType: 'text/plain; charset=utf-8' }));
-  }
-
-  /** One request, repeated on throttling and 5xx by the core's retry; its failure mapped. */
-  private request<T>(where: { operation: string; subject: string }, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    return withRetry(
-      async () => {
-        try {
-          return await fn();
-        } catch (error) {
-          throw gcsError(error, { ...where, location: this.location });
-        }
-      },
-      { clock: systemClock, ...(signal ? { signal } : {}) },
-    );
   }
 
   /**
@@ -258,17 +235,6 @@ export class GcsStore {
   }
 
   /** Deletes the objects, a few at a time; one already gone counts as deleted. */
-  async deleteAll(names: readonly string[], signal?: AbortSignal): Promise<void> {
-    const bucket = this.single.bucket(this.bucket);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let name = names[next++]; name !== undefined; name = names[next++]) {
-        signal?.throwIfAborted();
-        await this.request({ operation: 'delete', subject: this.uri(name) }, signal, () => bucket.file(name).delete({ ignoreNotFound: true }));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, names.length) }, worker));
-  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * then renamed, so a reader never sees half a file.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ProviderError } from '../../src/core/errors.js';
@@ -51,6 +51,30 @@ export class FolderStore implements ArtifactStore {
   async write(key: string, body: string, ctx: StoreContext): Promise<void> {
     ctx.signal.throwIfAborted();
     await this.place(key, (tmp) => writeFile(tmp, body));
+  }
+
+  async create(key: string, body: string, ctx: StoreContext): Promise<boolean> {
+    ctx.signal.throwIfAborted();
+    const target = this.path(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      // O_EXCL: of two processes creating the same file, exactly one succeeds.
+      await writeFile(target, body, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw storeError('create', key, error as NodeJS.ErrnoException);
+    }
+  }
+
+  async read(key: string, ctx: StoreContext): Promise<string | undefined> {
+    ctx.signal.throwIfAborted();
+    try {
+      return await readFile(this.path(key), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw storeError('read', key, error as NodeJS.ErrnoException);
+    }
   }
 
   async delete(keys: readonly string[], _ctx: StoreContext): Promise<void> {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isOurs, type ProcessIdentity } from './identity.js';
 
 /** `node <entry>.js` from dist; under the TypeScript sources (tests), `node --import tsx <entry>.ts`. */
 export function nodeEntry(name: string): string[] {
@@ -106,9 +107,13 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM the process group, wait for a graceful exit, then SIGKILL. Gone already is fine. */
-export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
-  if (!isAlive(pid)) return;
+/**
+ * SIGTERM the process group, wait for a graceful exit, then SIGKILL — only if the process is the
+ * one this identity started (a reused pid is someone else's). Gone already is fine.
+ */
+export async function stopProcess(id: ProcessIdentity, graceMs = 10_000): Promise<void> {
+  if (!(await isOurs(id))) return;
+  const { pid } = id;
   killGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {

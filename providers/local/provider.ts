@@ -27,13 +27,14 @@ import type {
 } from '../../src/core/provider.js';
 import { endpointNotFound, OWNER_TAGS } from '../../src/core/target.js';
 import { FolderStore } from './folder-store.js';
-import { freePort, isAlive, nodeEntry, spawnDetached, stopProcess, tailLog } from './process.js';
+import { identityEnv, isOurs, newNonce, processesOf, startTimeOf, type ProcessIdentity } from './identity.js';
+import { freePort, nodeEntry, spawnDetached, stopProcess, tailLog } from './process.js';
 import { ADMIN_PREFIX } from './router.js';
 import { storePath } from './rules.js';
 import { LocalStore, type EndpointRecord, type RevisionRecord } from './store.js';
 
 const ORDER = { endpoint: 0, revision: 1 } as const;
-const TYPE = { endpoint: 'local:endpoint', revision: 'local:revision' } as const;
+const TYPE = { endpoint: 'local:endpoint', revision: 'local:revision', orphan: 'local:process' } as const;
 
 export class LocalProvider implements Provider {
   readonly polling = { initialMs: 100, maxMs: 1000 };
@@ -51,7 +52,7 @@ export class LocalProvider implements Provider {
     const owner = await this.store.owner(t.name, t.stage);
     if (!owner) return undefined;
     const endpoint = await this.store.readEndpoint(t.name, t.stage);
-    if (!endpoint || !isAlive(endpoint.pid)) return { owner, state: { state: 'absent' } };
+    if (!endpoint || !(await isOurs(endpoint))) return { owner, state: { state: 'absent' } };
     return {
       owner,
       ...(endpoint.active ? { revision: endpoint.active.revision } : {}),
@@ -71,6 +72,7 @@ export class LocalProvider implements Provider {
 
     const modelDir = fileURLToPath(request.artifact.uri);
     const port = await freePort();
+    const nonce = newNonce();
     const logFile = this.store.logFile(t.name, t.stage, revision);
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
     const command = spec.model.framework === 'onnx' ? nodeEntry('serve-onnx') : (spec.model.command ?? []);
@@ -85,7 +87,12 @@ export class LocalProvider implements Provider {
       AIP_HEALTH_ROUTE: '/ping',
       AIP_PREDICT_ROUTE: '/invocations',
       MODELDEPLOY_REVISION: revision,
+      ...identityEnv(nonce, this.store.home, t.name, t.stage),
     };
+    // Recorded before the spawn: a kill between the two leaves a record `down` finds the process by.
+    const record: RevisionRecord = { revision, pid: 0, nonce, port, sha256: request.artifact.sha256, logFile, startedAt: ctx.clock.now(), startupMs: spec.timeouts.startupMs };
+    await this.store.writeRevision(t.name, t.stage, record);
+    ctx.track(revisionResource(record));
     let pid: number;
     try {
       ({ pid } = await spawnDetached({ command, cwd: spec.dir, env, logFile }));
@@ -96,9 +103,8 @@ export class LocalProvider implements Provider {
         cause: error,
       });
     }
-    const record: RevisionRecord = { revision, pid, port, sha256: request.artifact.sha256, logFile, startedAt: ctx.clock.now(), startupMs: spec.timeouts.startupMs };
-    await this.store.writeRevision(t.name, t.stage, record);
-    ctx.track(revisionResource(record));
+    const started = await startTimeOf(pid);
+    await this.store.writeRevision(t.name, t.stage, { ...record, pid, ...(started ? { startTime: started } : {}) });
   }
 
   async status(t: Target, revision: string | undefined, ctx: ProviderContext): Promise<EndpointState> {
@@ -108,7 +114,7 @@ export class LocalProvider implements Provider {
     }
     const record = await this.store.readRevision(t.name, t.stage, revision);
     if (!record) return { state: 'absent' };
-    if (!isAlive(record.pid)) {
+    if (!(await isOurs(record))) {
       const tail = await tailLog(record.logFile, 15);
       return {
         state: 'failed',
@@ -135,7 +141,7 @@ export class LocalProvider implements Provider {
       port = record.port;
     } else {
       const endpoint = await this.store.readEndpoint(t.name, t.stage);
-      if (!endpoint || !isAlive(endpoint.pid)) throw endpointNotFound(t, this.store.home);
+      if (!endpoint || !(await isOurs(endpoint))) throw endpointNotFound(t, this.store.home);
       port = endpoint.port;
     }
     const started = performance.now();
@@ -158,7 +164,7 @@ export class LocalProvider implements Provider {
 
   async promote(t: Target, revision: string, ctx: ProviderContext): Promise<void> {
     const endpoint = await this.store.readEndpoint(t.name, t.stage);
-    if (!endpoint || !isAlive(endpoint.pid)) {
+    if (!endpoint || !(await isOurs(endpoint))) {
       throw new ProviderError('EndpointNotFound', `the router of ${t.base} is not running`, { category: 'notFound' });
     }
     const record = await this.store.readRevision(t.name, t.stage, revision);
@@ -184,18 +190,27 @@ export class LocalProvider implements Provider {
     const found: FoundResource[] = [];
     const endpoint = await this.store.readEndpoint(t.name, t.stage);
     if (endpoint) found.push({ ...endpointResource(endpoint), owner });
-    for (const record of await this.store.revisions(t.name, t.stage)) found.push({ ...revisionResource(record), owner });
+    const revisions = await this.store.revisions(t.name, t.stage);
+    for (const record of revisions) found.push({ ...revisionResource(record), owner });
+    // Processes of this deployment that no record names (their records were lost): stopped too.
+    const known = new Set([endpoint?.nonce, ...revisions.map((r) => r.nonce)]);
+    for (const p of await processesOf(this.store.home, t.name, t.stage)) {
+      if (!known.has(p.nonce)) found.push({ type: TYPE.orphan, id: `${p.pid}:${p.nonce}`, scope: 'revision', order: ORDER.revision, description: 'a serving process whose record was lost', owner });
+    }
     return found;
   }
 
   async remove(t: Target, resource: Resource): Promise<void> {
     if (resource.type === TYPE.endpoint) {
       const endpoint = await this.store.readEndpoint(t.name, t.stage);
-      if (endpoint) await stopProcess(endpoint.pid);
+      if (endpoint) await this.stopAll(t, endpoint);
       await rm(this.store.endpointFile(t.name, t.stage), { force: true });
     } else if (resource.type === TYPE.revision && resource.revision) {
       const record = await this.store.readRevision(t.name, t.stage, resource.revision);
       if (record) await this.removeRevision(t, record);
+    } else if (resource.type === TYPE.orphan) {
+      const [pid, nonce] = resource.id.split(':');
+      await stopProcess({ pid: Number(pid), nonce: nonce ?? '' });
     } else {
       throw new ProviderError('UnknownResource', `cannot remove ${resource.type} ${resource.id}`, { category: 'invalid' });
     }
@@ -221,9 +236,15 @@ export class LocalProvider implements Provider {
   }
 
   private async removeRevision(t: Target, record: RevisionRecord): Promise<void> {
-    await stopProcess(record.pid);
+    await this.stopAll(t, record);
     await rm(this.store.revisionFile(t.name, t.stage, record.revision), { force: true });
     await rm(record.logFile, { force: true });
+  }
+
+  /** Stop the process a record names, and any other of this deployment carrying its nonce (its pid was never recorded). */
+  private async stopAll(t: Target, id: ProcessIdentity): Promise<void> {
+    await stopProcess(id);
+    for (const p of await processesOf(this.store.home, t.name, t.stage)) if (p.nonce === id.nonce) await stopProcess(p);
   }
 
   private async ensureRouter(t: Target, ctx: ProviderContext): Promise<EndpointRecord> {
@@ -231,28 +252,33 @@ export class LocalProvider implements Provider {
     const tags = ownerTags(t);
     await this.store.claim(t.name, t.stage, tags);
     const existing = await this.store.readEndpoint(t.name, t.stage);
-    if (existing && isAlive(existing.pid)) return existing;
-    if (existing) await rm(this.store.endpointFile(t.name, t.stage), { force: true });
+    if (existing && (await isOurs(existing))) return existing;
+    if (existing) await this.stopAll(t, existing);
     const token = randomBytes(24).toString('hex');
+    const nonce = newNonce();
     const logFile = this.store.logFile(t.name, t.stage, 'router');
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    // Recorded before the spawn: a kill between the two leaves a record `down` finds the router by.
+    const pending: EndpointRecord = { name: t.name, stage: t.stage, pid: 0, nonce, port: 0, token, tags, createdAt: new Date().toISOString() };
+    await this.store.writeEndpoint(pending);
+    ctx.track(endpointResource(pending));
     const { pid, message } = await spawnDetached({
       command: nodeEntry('router'),
       cwd: this.store.home,
-      env: { ...baseEnv(this.env), MODELDEPLOY_ROUTER_TOKEN: token },
+      env: { ...baseEnv(this.env), MODELDEPLOY_ROUTER_TOKEN: token, ...identityEnv(nonce, this.store.home, t.name, t.stage) },
       logFile,
       ipc: true,
     });
     const port = (message as { port?: number } | undefined)?.port;
     if (!port) throw new ProviderError('RouterStartFailed', 'the local router did not report its port', { category: 'failed', hint: `log: ${logFile}` });
-    const record: EndpointRecord = { name: t.name, stage: t.stage, pid, port, token, tags, createdAt: new Date().toISOString() };
+    const started = await startTimeOf(pid);
+    const record: EndpointRecord = { ...pending, pid, port, ...(started ? { startTime: started } : {}) };
     await this.store.writeEndpoint(record);
-    ctx.track(endpointResource(record));
     return record;
   }
 
   private async endpointState(endpoint: EndpointRecord): Promise<EndpointState> {
-    if (!isAlive(endpoint.pid)) return { state: 'failed', reason: `the router (pid ${endpoint.pid}) is not running` };
+    if (!(await isOurs(endpoint))) return { state: 'failed', reason: `the router (pid ${endpoint.pid}) is not running` };
     if (!endpoint.active) return { state: 'pending', detail: 'no revision promoted yet' };
     if (await healthy(endpoint.port)) return { state: 'ready', url: endpointUrl(endpoint) };
     return { state: 'failed', reason: `revision ${endpoint.active.revision} does not answer GET /ping` };

@@ -3,8 +3,8 @@
  *
  *   artifacts/modeldeploy/<name>/…                         the core's artifact layout (FolderStore)
  *   deployments/<name>/<stage>/owner.json                   whose deployment this folder is (written first)
- *   deployments/<name>/<stage>/endpoint.json                the router: pid, port, token, active revision
- *   deployments/<name>/<stage>/revisions/<revision>.json    one serving process each
+ *   deployments/<name>/<stage>/endpoint.json                the router: pid, nonce, port, token, active revision
+ *   deployments/<name>/<stage>/revisions/<revision>.json    one serving process each (pid, nonce, start time)
  *   deployments/<name>/<stage>/logs/                        router.log, <revision>.log
  */
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -15,7 +15,10 @@ import { ownerOf } from '../../src/core/target.js';
 export interface EndpointRecord {
   name: string;
   stage: string;
+  /** 0 until the router has started (the record is written first, so no process escapes it). */
   pid: number;
+  nonce: string;
+  startTime?: string;
   port: number;
   token: string;
   active?: { revision: string; port: number };
@@ -25,7 +28,10 @@ export interface EndpointRecord {
 
 export interface RevisionRecord {
   revision: string;
+  /** 0 until the process has started (the record is written first, so no process escapes it). */
   pid: number;
+  nonce: string;
+  startTime?: string;
   port: number;
   sha256: string;
   logFile: string;

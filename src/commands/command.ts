@@ -60,3 +60,21 @@ export interface CommandDefinition<T = unknown> {
 export function defineCommand<T>(definition: CommandDefinition<T>): CommandDefinition<T> {
   return definition;
 }
+
+/** The deployment lock's flags, shared by the commands that take it (up, down). */
+export const LOCK_OPTIONS: OptionDeclaration[] = [
+  { flags: '--wait', description: 'queue behind another run of this deployment and stage instead of failing' },
+  { flags: '--lock-timeout <duration>', description: 'with --wait: how long to queue (default 30m)' },
+];
+
+/** --wait and --lock-timeout as the core takes them. */
+export async function lockOptions(input: Record<string, unknown>): Promise<{ wait: boolean; timeoutMs: number }> {
+  const wait = input.wait === true;
+  if (typeof input.lockTimeout !== 'string') return { wait, timeoutMs: 30 * 60_000 };
+  const [{ parseDuration }, { UsageError }] = await Promise.all([import('../core/spec.js'), import('../core/errors.js')]);
+  try {
+    return { wait: true, timeoutMs: parseDuration(input.lockTimeout) };
+  } catch {
+    throw new UsageError('InvalidOption', `--lock-timeout ${input.lockTimeout} is not a duration`, { hint: 'e.g. --lock-timeout 20m' });
+  }
+}

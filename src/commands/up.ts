@@ -1,4 +1,4 @@
-import { defineCommand, type CommandContext } from './command.js';
+import { defineCommand, LOCK_OPTIONS, lockOptions, type CommandContext } from './command.js';
 import type { ModeldeployError } from '../core/errors.js';
 import type { UpResult } from '../core/lifecycle.js';
 
@@ -11,6 +11,7 @@ export const upCommand = defineCommand<UpResult>({
     { flags: '--no-smoke', description: 'skip the smoke test' },
     { flags: '--keep-on-failure', description: 'keep what a failed run created, for inspection (default: roll back)' },
     { flags: '--timeout <duration>', description: 'override timeouts.deploy (e.g. 20m)' },
+    ...LOCK_OPTIONS,
   ],
   onFailure: githubFailure,
   async run(input, ctx) {
@@ -30,7 +31,7 @@ export const upCommand = defineCommand<UpResult>({
       }
       spec = { ...spec, timeouts: { ...spec.timeouts, deployMs } };
     }
-    const result = await up(spec, { smoke: input.smoke !== false, keepOnFailure: input.keepOnFailure === true }, await ctx.core());
+    const result = await up(spec, { smoke: input.smoke !== false, keepOnFailure: input.keepOnFailure === true, lock: await lockOptions(input) }, await ctx.core());
     const summary = [
       `### modeldeploy up: ${result.name}-${result.stage}`,
       '',

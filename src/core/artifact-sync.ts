@@ -14,12 +14,14 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import type { Artifact } from './artifact.js';
-import type { ArtifactRef, ArtifactStore, LocalFile, ProviderContext, Resource, StoredObject, Target } from './provider.js';
+import type { ArtifactRef, ArtifactStore, IncompleteUpload, LocalFile, ProviderContext, Resource, StoredObject, Target } from './provider.js';
 import { withRetry } from './retry.js';
 import { artifactRoot, tarStream } from '../artifacts/package.js';
 import { uploadEach, uploadProgress } from '../artifacts/transfer.js';
 
 export const ARTIFACT_TYPE = 'artifact';
+/** An upload a killed run left unfinished (its parts are billed until aborted). */
+export const INCOMPLETE_TYPE = 'incomplete-upload';
 const SHA = /^[0-9a-f]{64}$/;
 /** Artifacts go after everything that uses them. */
 const ARTIFACT_ORDER = 1000;
@@ -112,12 +114,26 @@ async function packToTemp(artifact: Artifact): Promise<LocalFile> {
  * to (left by an interrupted run): `down` removes both, `status` lists them.
  */
 export async function artifactInventory(store: ArtifactStore, t: Target, ctx: ProviderContext): Promise<Resource[]> {
-  const objects = await withRetry(() => store.list(`modeldeploy/${t.name}/`, ctx), { clock: ctx.clock, signal: ctx.signal });
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: ctx.clock, signal: ctx.signal });
+  const root = `modeldeploy/${t.name}/`;
+  const [objects, unfinished] = await Promise.all([retry(() => store.list(root, ctx)), store.incomplete ? retry(() => store.incomplete?.(root, ctx) ?? Promise.resolve([])) : Promise.resolve([])]);
   const { present, refs } = layout(objects, t.name);
   const mine = new Set(refs.get(t.stage) ?? []);
   const referenced = new Set([...refs.values()].flat());
+  const others = new Set([...refs.entries()].filter(([stage]) => stage !== t.stage).flatMap(([, shas]) => shas));
   const shas = [...new Set([...mine, ...[...present].filter((sha) => !referenced.has(sha))])].sort();
-  return shas.map((sha) => artifactResource(store, t.name, sha));
+  // An unfinished upload of an artifact another stage still uses may be that stage's upload in progress.
+  const incomplete = unfinished.filter((u) => !others.has(u.key.slice(root.length).split('/')[0] ?? ''));
+  return [...shas.map((sha) => artifactResource(store, t.name, sha)), ...incomplete.map(incompleteResource)];
+}
+
+export function incompleteResource(upload: IncompleteUpload): Resource {
+  return { type: INCOMPLETE_TYPE, id: `${upload.key}#${upload.id}`, scope: 'artifact', order: ARTIFACT_ORDER - 1, description: 'an upload a stopped run left unfinished' };
+}
+
+export function uploadOf(resource: Resource): IncompleteUpload {
+  const at = resource.id.lastIndexOf('#');
+  return { key: resource.id.slice(0, at), id: resource.id.slice(at + 1) };
 }
 
 /** Let go of one artifact: drop the stage's reference; delete the files once no stage refers to them. */
@@ -125,7 +141,9 @@ export async function removeArtifact(store: ArtifactStore, t: Target, sha256: st
   await store.delete([refKey(t.name, t.stage, sha256)], ctx);
   const { refs } = layout(await store.list(refsPrefix(t.name), ctx), t.name);
   if ([...refs.values()].some((shas) => shas.includes(sha256))) return; // another stage still serves it
-  const objects = await store.list(artifactPrefix(t.name, sha256), ctx);
+  const prefix = artifactPrefix(t.name, sha256);
+  for (const upload of (await store.incomplete?.(prefix, ctx)) ?? []) await store.abortIncomplete?.(upload, ctx);
+  const objects = await store.list(prefix, ctx);
   if (objects.length > 0) await store.delete(objects.map((o) => o.key), ctx);
 }
 

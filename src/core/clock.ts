@@ -2,6 +2,8 @@
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** A signal that aborts once `ms` have passed on this clock (a deadline). */
+  timeout(ms: number): AbortSignal;
 }
 
 export const systemClock: Clock = {
@@ -19,4 +21,5 @@ export const systemClock: Clock = {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
+  timeout: (ms) => AbortSignal.timeout(Math.max(0, ms)),
 };

@@ -8,8 +8,12 @@ import type { Artifact } from './artifact.js';
 import { artifactResource, staleArtifacts, syncArtifact } from './artifact-sync.js';
 import { decide, openSession, providerContext, type CoreContext, type Decision, type Session } from './context.js';
 import { amended, InterruptedError, ModeldeployError, ProviderError } from './errors.js';
+import { Journal } from './journal.js';
+import { DeploymentLock, type LockOptions } from './lock.js';
+import { clearFailed, failedReason, markFailed } from './markers.js';
 import type { Current, InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
 import { ownedInventory, removeInOrder } from './removal.js';
+import { finishLeftRun, rollback } from './rollback.js';
 import { withRetry } from './retry.js';
 import { revisionId } from './revision.js';
 import { judgeSmoke, smokeError, smokeRequest, type SmokeResult } from './smoke.js';
@@ -20,6 +24,8 @@ import { HashCache, hashArtifact, remoteArtifact } from '../artifacts/hash.js';
 export interface UpOptions {
   smoke: boolean;
   keepOnFailure: boolean;
+  /** Queue behind another run of the deployment (default: fail at once naming it). */
+  lock?: LockOptions;
 }
 
 export interface UpResult {
@@ -61,27 +67,74 @@ export async function prepareArtifact(
 
 export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreContext): Promise<UpResult> {
   const started = core.clock.now();
-  const timings: Record<string, number> = {};
-  const lap = (name: string, from: number) => (timings[name] = core.clock.now() - from);
-  const deadline = started + spec.timeouts.deployMs;
-
   const session = await openSession(spec, core);
-  const { module, provider, t } = session;
-  const { artifact, revision } = await prepareArtifact(spec, module, core);
-  lap('hash', started);
+  const { artifact, revision } = await prepareArtifact(spec, session.module, core);
+  const hashed = core.clock.now() - started;
+  const lock = await takeLock(session, 'up', options.lock, core);
+  try {
+    await finishLeftRun(session, core);
+    return await converge(session, artifact, revision, options, core, lock, { started, hash: hashed });
+  } finally {
+    await lock.release().catch((error: unknown) => core.progress.emit({ code: 'LockReleaseFailed', level: 'warn', message: `could not release the lock: ${(error as Error).message}; the next run takes it over after 90 s` }));
+  }
+}
 
-  const journal: Resource[] = [];
-  const ctx = providerContext(core, core.signal, (r) => journal.push(r));
-  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal: core.signal, onRetry: onRetry(core) });
+/** Take the deployment's lock (waiting behind another run with --wait); a stop while waiting is an interrupt. */
+export async function takeLock(session: Session, command: string, options: LockOptions | undefined, core: CoreContext): Promise<DeploymentLock> {
+  try {
+    return await DeploymentLock.acquire(session.provider.artifacts, session.t, `modeldeploy ${command}`, options ?? { wait: false, timeoutMs: 0 }, { clock: core.clock, signal: core.signal, progress: core.progress });
+  } catch (error) {
+    throw core.signal.aborted ? new InterruptedError(`interrupted while waiting for the lock of ${session.t.base}`, { cause: error }) : error;
+  }
+}
+
+async function converge(
+  session: Session,
+  artifact: Artifact,
+  revision: string,
+  options: UpOptions,
+  core: CoreContext,
+  lock: DeploymentLock,
+  start: { started: number; hash: number },
+): Promise<UpResult> {
+  const { module, provider, t } = session;
+  const spec = t.spec;
+  const timings: Record<string, number> = { hash: start.hash };
+  const lap = (name: string, from: number) => (timings[name] = core.clock.now() - from);
+  // The deploy timeout runs from here (queueing for the lock is --lock-timeout's): every provider
+  // call is stopped by it, not only the waits between polls.
+  const deadline = core.clock.now() + spec.timeouts.deployMs;
+  const overdue = core.clock.timeout(spec.timeouts.deployMs);
+  const signal = AbortSignal.any([core.signal, overdue, lock.lost]);
+  const stoppedError = (caught: unknown): unknown => {
+    if (core.signal.aborted) return new InterruptedError('interrupted during up', { cause: caught });
+    if (lock.lost.aborted) return lock.lost.reason;
+    if (overdue.aborted) {
+      return new ProviderError('DeployTimeout', `up did not finish within the deploy timeout (${formatDuration(spec.timeouts.deployMs)})`, {
+        category: 'failed',
+        retryable: false,
+        cause: caught,
+        hint: 'Raise timeouts.deploy in deploy.yaml (or --timeout); `modeldeploy status` shows where it stood.',
+      });
+    }
+    return caught;
+  };
+  const retry = <T>(fn: () => Promise<T>) => withRetry(fn, { clock: core.clock, signal, onRetry: onRetry(core) });
+  const readCtx = providerContext(core, signal);
 
   let at = core.clock.now();
   let current: Current | undefined;
   try {
-    current = await retry(() => provider.read(t, ctx));
+    current = await retry(() => provider.read(t, readCtx));
   } catch (error) {
-    throw core.signal.aborted ? new InterruptedError('interrupted during up', { cause: error }) : error;
+    throw stoppedError(error);
   }
-  const decision = decide(current, revision, session);
+  let decision = decide(current, revision, session);
+  const store = provider.artifacts;
+  if (decision.action === 'unchanged' && (await failedReason(store, t, revision, { signal }))) {
+    // Kept after a failed smoke test: never "unchanged", deployed again.
+    decision = { ...decision, action: 'update' };
+  }
   lap('plan', at);
   core.progress.emit({ code: 'Planned', level: 'info', message: planMessage(t.base, decision, revision), data: { action: decision.action, revision, current: decision.current } });
   const base = {
@@ -91,7 +144,18 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
     revision,
     ...(decision.current ? { previousRevision: decision.current } : {}),
   };
+  const smokes = options.smoke && spec.smoke?.request !== undefined;
+
   if (decision.action === 'unchanged') {
+    // Unchanged is not good until the live endpoint says so: one smoke request.
+    let smoke: SmokeResult | undefined;
+    if (smokes) {
+      try {
+        smoke = await smokeTest(session, { kind: 'endpoint' }, readCtx, core, `the serving revision ${revision}`);
+      } catch (error) {
+        throw stoppedError(error);
+      }
+    }
     const state = current?.state;
     core.progress.emit({ code: 'Unchanged', level: 'success', message: `${t.base} is already at revision ${revision}; nothing to do` });
     return {
@@ -99,18 +163,21 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       action: 'unchanged',
       ...(state?.state === 'ready' && state.url ? { url: state.url } : {}),
       artifact: { sha256: artifact.sha256, bytes: artifact.bytes, uploaded: false },
+      ...(smoke ? { smoke } : {}),
       retired: [],
-      timings: { ...timings, total: core.clock.now() - started },
+      timings: { ...timings, total: core.clock.now() - start.started },
     };
   }
 
   const reachRevision = module.capabilities.reachRevision;
-  const smokes = options.smoke && spec.smoke?.request !== undefined;
-  /** Whether the new revision may take traffic: then a rollback puts the previous one back first. */
-  let trafficMoved = false;
+  const journal = new Journal(store, t, revision, decision.restorable);
+  const ctx = providerContext(core, signal, (r) => {
+    journal.track(r);
+    core.progress.emit({ code: 'Created', level: 'info', message: `created ${r.type} ${r.id}`, data: { type: r.type, id: r.id } });
+  });
   try {
     at = core.clock.now();
-    const ref = await syncArtifact(provider.artifacts, t, artifact, module.rules.packaging?.(t) ?? 'files', ctx);
+    const ref = await syncArtifact(store, t, artifact, module.rules.packaging?.(t) ?? 'files', ctx);
     lap('upload', at);
     core.progress.emit(
       ref.uploaded
@@ -120,11 +187,11 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
 
     at = core.clock.now();
     core.progress.emit({ code: 'DeployStarted', level: 'step', message: `${decision.action === 'create' ? 'creating' : 'updating'} ${t.base} (revision ${revision})` });
-    trafficMoved = reachRevision === 'none';
+    if (reachRevision === 'none') journal.movesTraffic();
     await provider.deploy(t, { revision, artifact: ref, reach: smokes && reachRevision !== 'none', ...(decision.current ? { previous: decision.current } : {}) }, ctx);
     const settled = await waitUntilSettled(() => provider.status(t, revision, ctx), {
       clock: core.clock,
-      signal: core.signal,
+      signal,
       progress: core.progress,
       deadline,
       polling: provider.polling,
@@ -142,30 +209,28 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
     core.progress.emit({ code: 'Ready', level: 'success', message: `revision ${revision} is ready (${Math.round(settled.waitedMs)} ms)` });
 
     let smoke: SmokeResult | undefined;
-    if (smokes && spec.smoke?.request) {
+    if (smokes) {
       at = core.clock.now();
-      const request = await smokeRequest(spec.smoke.request);
-      const to: InvokeTarget = reachRevision === 'none' ? { kind: 'endpoint' } : { kind: 'revision', revision };
-      const response = await provider.invoke(t, to, request, ctx);
-      smoke = judgeSmoke(spec.smoke, response);
+      smoke = await smokeTest(session, reachRevision === 'none' ? { kind: 'endpoint' } : { kind: 'revision', revision }, ctx, core, `revision ${revision}`);
       lap('smoke', at);
-      if (!smoke.passed) throw smokeError(smoke, `revision ${revision}`);
-      core.progress.emit({ code: 'SmokePassed', level: 'success', message: `smoke test passed (${response.status}, ${Math.round(response.latencyMs)} ms)`, data: { ...smoke } });
     }
 
     // Providers that cannot reach a revision already serve it; promote lets them finish (e.g.
     // attach autoscaling) and is a no-op for traffic.
     at = core.clock.now();
-    trafficMoved = true;
+    journal.movesTraffic();
     await retry(() => provider.promote(t, revision, ctx));
     // Interrupted while promote ran: the run is undone like any other (the previous revision back).
-    core.signal.throwIfAborted();
+    signal.throwIfAborted();
     lap('promote', at);
     core.progress.emit({ code: 'Promoted', level: 'info', message: reachRevision === 'none' ? `revision ${revision} serves all traffic` : `traffic moved to revision ${revision}` });
-    const retired = await retireStale(session, revision, artifact.sha256, ctx, core);
-    const status = await provider.status(t, undefined, ctx).catch(() => undefined);
+    // From here the run has succeeded: nothing of it is to be undone, whatever comes next.
+    await journal.clear(AbortSignal.timeout(30_000));
+    await clearFailed(store, t, revision, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+    const retired = await retireStale(session, revision, artifact.sha256, providerContext(core, signal), core);
+    const status = await provider.status(t, undefined, providerContext(core, signal)).catch(() => undefined);
     const url = status?.state === 'ready' ? status.url : undefined;
-    timings.total = core.clock.now() - started;
+    timings.total = core.clock.now() - start.started;
     return {
       ...base,
       action: decision.action === 'create' ? 'created' : 'updated',
@@ -176,13 +241,17 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
       timings,
     };
   } catch (caught) {
-    const error = core.signal.aborted ? new InterruptedError('interrupted during up', { cause: caught }) : caught;
+    const error = stoppedError(caught);
     const keep = options.keepOnFailure || (isSmokeFailure(error) && spec.smoke?.onFailure === 'keep');
     if (keep) {
-      core.progress.emit({ code: 'KeptOnFailure', level: 'warn', message: `keeping what this run created (${journal.map((r) => r.id).join(', ') || 'nothing'}) for inspection; \`modeldeploy down\` removes it` });
+      if (isSmokeFailure(error)) await markFailed(store, t, revision, (error as Error).message, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+      await journal.clear(AbortSignal.timeout(30_000)).catch(() => undefined);
+      core.progress.emit({ code: 'KeptOnFailure', level: 'warn', message: `keeping what this run created (${journal.resources.map((r) => r.id).join(', ') || 'nothing'}) for inspection; \`modeldeploy down\` removes it` });
       throw error;
     }
-    const { removed, remaining } = await rollback(session, trafficMoved ? decision.restorable : undefined, journal, core);
+    await journal.flush().catch(() => undefined);
+    const { removed, remaining } = await rollback(session, journal.movedTraffic ? decision.restorable : undefined, journal.resources, core);
+    if (remaining.length === 0) await journal.clear(AbortSignal.timeout(30_000)).catch(() => undefined);
     if (!(error instanceof ModeldeployError)) throw error;
     // What the rollback did travels with the error (the GitHub summary of a failed up lists it).
     throw amended(error, {
@@ -192,42 +261,28 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
   }
 }
 
-/**
- * Undo this run. When the new revision may already take traffic (deploy moved it, or promote was
- * called), first put the previous revision back; then delete what the journal holds. Runs under
- * its own signal: the user's interrupt must not stop the cleanup it asked for.
- */
-async function rollback(session: Session, previous: string | undefined, journal: Resource[], core: CoreContext): Promise<{ removed: Resource[]; remaining: Resource[] }> {
-  const { provider, t } = session;
-  const signal = AbortSignal.timeout(10 * 60_000);
-  const ctx = providerContext(core, signal);
-  core.progress.emit({ code: 'RollbackStarted', level: 'warn', message: `rolling back: ${journal.length} resource(s) created by this run` });
-  if (previous) {
-    try {
-      await withRetry(() => provider.promote(t, previous, ctx), { clock: core.clock, signal, onRetry: onRetry(core) });
-      await waitUntilSettled(() => provider.status(t, previous, ctx), {
-        clock: core.clock,
-        signal,
-        progress: core.progress,
-        deadline: core.clock.now() + t.spec.timeouts.deployMs,
-        polling: provider.polling,
-        what: `previous revision ${previous}`,
-      });
-      core.progress.emit({ code: 'Restored', level: 'info', message: `traffic restored to revision ${previous}` });
-    } catch (error) {
-      core.progress.emit({ code: 'RestoreFailed', level: 'warn', message: `could not restore revision ${previous}: ${(error as Error).message}` });
-    }
+/** One smoke request, bounded by its own timeout; a request that never answers fails the test. */
+async function smokeTest(session: Session, to: InvokeTarget, ctx: ProviderContext, core: CoreContext, what: string): Promise<SmokeResult> {
+  const smoke = session.t.spec.smoke;
+  if (!smoke?.request) throw new Error('no smoke request');
+  const timeoutMs = smokeTimeoutMs(smoke.expect.maxLatencyMs);
+  const request = await smokeRequest(smoke.request);
+  const signal = AbortSignal.any([ctx.signal, core.clock.timeout(timeoutMs)]);
+  let result: SmokeResult;
+  try {
+    result = judgeSmoke(smoke, await session.provider.invoke(session.t, to, request, { ...ctx, signal }));
+  } catch (error) {
+    if (ctx.signal.aborted || !signal.aborted) throw error;
+    result = { passed: false, status: 0, latencyMs: timeoutMs, mismatches: [`no answer within ${formatDuration(timeoutMs)}`] };
   }
-  const { removed, failed } = await removeInOrder(session, journal, ctx, (resource, error) =>
-    core.progress.emit(
-      error
-        ? { code: 'RollbackFailed', level: 'warn', message: `could not remove ${resource.type} ${resource.id}: ${error.message}` }
-        : { code: 'RolledBack', level: 'info', message: `removed ${resource.type} ${resource.id}` },
-    ),
-  );
-  const remaining = failed.map((f) => f.resource);
-  core.progress.emit({ code: 'RollbackDone', level: remaining.length ? 'warn' : 'info', message: remaining.length ? `rollback left ${remaining.length} resource(s)` : 'rollback complete: nothing of this run is left' });
-  return { removed, remaining };
+  if (!result.passed) throw smokeError(result, what);
+  core.progress.emit({ code: 'SmokePassed', level: 'success', message: `smoke test passed (${result.status}, ${Math.round(result.latencyMs)} ms)`, data: { ...result } });
+  return result;
+}
+
+/** How long a smoke request may take: its latency limit and some, or two minutes. */
+export function smokeTimeoutMs(maxLatencyMs: number | undefined): number {
+  return maxLatencyMs !== undefined ? maxLatencyMs + 5_000 : 120_000;
 }
 
 /** After a successful promote: delete older revisions, and let go of artifacts no revision uses. */
@@ -291,6 +346,12 @@ function hashProgress(core: CoreContext): (n: number) => void {
 
 export function shortSha(sha: string): string {
   return sha.slice(0, 12);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
 }
 
 export function formatBytes(bytes: number): string {

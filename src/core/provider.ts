@@ -206,10 +206,31 @@ export interface ArtifactStore {
   list(prefix: string, ctx: StoreContext): Promise<StoredObject[]>;
   /** Stream a file to key (multipart where large; memory bounded), recording its sha256. */
   upload(key: string, file: LocalFile, ctx: StoreContext & { onProgress(loaded: number): void }): Promise<void>;
-  /** A small object: a reference marker, a manifest. */
+  /** A small object: a reference marker, a manifest, a lock's heartbeat. */
   write(key: string, body: string, ctx: StoreContext): Promise<void>;
+  /**
+   * Write a small object only if no object has that key: true when this call created it, false
+   * when one was there (S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`, a blob's `If-None-Match`,
+   * an exclusive file). Two machines racing for a key: exactly one gets true.
+   */
+  create(key: string, body: string, ctx: StoreContext): Promise<boolean>;
+  /** A small object's content, or undefined when there is none. */
+  read(key: string, ctx: StoreContext): Promise<string | undefined>;
   /** Delete these keys; one already gone is success. */
   delete(keys: readonly string[], ctx: StoreContext): Promise<void>;
+  /**
+   * Uploads under prefix that were started and never finished, where the store keeps (and bills)
+   * their parts until told otherwise (S3 multipart uploads). Stores whose unfinished uploads expire
+   * on their own leave this out.
+   */
+  incomplete?(prefix: string, ctx: StoreContext): Promise<IncompleteUpload[]>;
+  abortIncomplete?(upload: IncompleteUpload, ctx: StoreContext): Promise<void>;
+}
+
+/** An upload a killed run left unfinished. */
+export interface IncompleteUpload {
+  key: string;
+  id: string;
 }
 
 /** A connected provider: one cloud account, region and settings, read once at connect. */

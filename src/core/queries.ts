@@ -6,6 +6,7 @@ import type { Current, DeploymentSummary, EndpointState, InvokeRequest, InvokeRe
 import { ownedInventory } from './removal.js';
 import { withRetry } from './retry.js';
 import type { DeploymentSpec } from './spec.js';
+import { failedPrefix, failedReason } from './markers.js';
 import { isOwned, targetOf } from './target.js';
 
 export interface PlanResult {
@@ -71,7 +72,8 @@ export interface StatusResult {
   name: string;
   stage: string;
   provider: string;
-  state: EndpointState['state'];
+  /** `partial`: something of the deployment exists, but no endpoint of it; `absent` only when nothing does. */
+  state: EndpointState['state'] | 'partial';
   revision?: string;
   url?: string;
   reason?: string;
@@ -83,20 +85,28 @@ export async function statusOf(spec: DeploymentSpec, core: CoreContext): Promise
   const session = await openSession(spec, core);
   const { provider, t } = session;
   const ctx = providerContext(core);
-  const [current, resources] = await Promise.all([
+  const [current, resources, marks] = await Promise.all([
     withRetry(() => provider.read(t, ctx), { clock: core.clock, signal: core.signal }),
     ownedInventory(session, ctx),
+    withRetry(() => provider.artifacts.list(failedPrefix(t), ctx), { clock: core.clock, signal: core.signal }),
   ]);
   const owned = current && isOwned(current.owner, t) ? current : undefined;
-  const state: EndpointState = owned ? owned.state : { state: 'absent' };
+  let state: EndpointState = owned ? owned.state : { state: 'absent' };
+  // A revision kept after a failed smoke test serves (or would), but is not good.
+  const revision = owned?.revision;
+  if (revision && marks.some((m) => m.key.endsWith(`/${revision}`))) {
+    const why = (await failedReason(provider.artifacts, t, revision, { signal: core.signal })) ?? 'failed its smoke test';
+    state = { state: 'failed', reason: `revision ${revision} was kept after it failed its smoke test: ${why}` };
+  }
+  const shown: StatusResult['state'] = state.state === 'absent' && resources.length > 0 ? 'partial' : state.state;
   return {
     name: spec.name,
     stage: spec.stage,
     provider: spec.provider,
-    state: state.state,
+    state: shown,
     ...(owned?.revision ? { revision: owned.revision } : {}),
     ...(state.state === 'ready' && state.url ? { url: state.url } : {}),
-    ...(state.state === 'failed' ? { reason: state.reason } : {}),
+    ...(state.state === 'failed' ? { reason: state.reason } : shown === 'partial' ? { reason: `no endpoint, but ${resources.length} resource(s) of the deployment exist; \`modeldeploy down\` removes them, \`up\` deploys again` } : {}),
     resources: resources.map((r) => ({ type: r.type, id: r.id, scope: r.scope, ...(r.revision ? { revision: r.revision } : {}) })),
   };
 }

@@ -3,7 +3,7 @@
  * (lower `order` first), the resources of one order at once, each retried while the cloud says a
  * retry can help. Artifacts go through the core's artifact sync; everything else through the provider.
  */
-import { ARTIFACT_TYPE, artifactInventory, removeArtifact } from './artifact-sync.js';
+import { ARTIFACT_TYPE, artifactInventory, INCOMPLETE_TYPE, removeArtifact, uploadOf } from './artifact-sync.js';
 import type { Session } from './context.js';
 import type { ProviderContext, Resource } from './provider.js';
 import { withRetry } from './retry.js';
@@ -16,8 +16,12 @@ export interface RemovalOutcome {
 
 export function removeResource(session: Session, resource: Resource, ctx: ProviderContext): Promise<void> {
   const { provider, t } = session;
-  const remove = () =>
-    resource.type === ARTIFACT_TYPE && resource.sha256 ? removeArtifact(provider.artifacts, t, resource.sha256, ctx) : provider.remove(t, resource, ctx);
+  const store = provider.artifacts;
+  const remove = async () => {
+    if (resource.type === ARTIFACT_TYPE && resource.sha256) return removeArtifact(store, t, resource.sha256, ctx);
+    if (resource.type === INCOMPLETE_TYPE) return store.abortIncomplete?.(uploadOf(resource), ctx);
+    return provider.remove(t, resource, ctx);
+  };
   return withRetry(remove, { clock: ctx.clock, signal: ctx.signal });
 }
 

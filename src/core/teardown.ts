@@ -3,15 +3,21 @@
  * alone (the cloud is the source of truth), is idempotent, and fails with exit 5 listing
  * whatever is still there. Only what carries this deployment's tags is touched.
  */
-import { ARTIFACT_TYPE } from './artifact-sync.js';
-import { openSession, providerContext, type CoreContext } from './context.js';
+import { ARTIFACT_TYPE, INCOMPLETE_TYPE } from './artifact-sync.js';
+import { openSession, providerContext, type CoreContext, type Session } from './context.js';
 import { ModeldeployError } from './errors.js';
-import type { Resource } from './provider.js';
+import { journalKey } from './journal.js';
+import { takeLock } from './lifecycle.js';
+import type { LockOptions } from './lock.js';
+import { failedPrefix } from './markers.js';
+import type { ProviderContext, Resource } from './provider.js';
 import { ownedInventory, removeInOrder } from './removal.js';
 import type { DeploymentSpec } from './spec.js';
 
 export interface DownOptions {
   keepArtifacts: boolean;
+  /** Queue behind another run of the deployment (default: fail at once naming it). */
+  lock?: LockOptions;
 }
 
 export interface DownResult {
@@ -25,9 +31,19 @@ export interface DownResult {
 
 export async function down(spec: DeploymentSpec, options: DownOptions, core: CoreContext): Promise<DownResult> {
   const session = await openSession(spec, core);
+  const lock = await takeLock(session, 'down', options.lock, core);
+  try {
+    return await teardown(session, options, core);
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+async function teardown(session: Session, options: DownOptions, core: CoreContext): Promise<DownResult> {
   const { t } = session;
+  const spec = t.spec;
   const ctx = providerContext(core);
-  const keep = (r: Resource) => options.keepArtifacts && r.type === ARTIFACT_TYPE;
+  const keep = (r: Resource) => options.keepArtifacts && (r.type === ARTIFACT_TYPE || r.type === INCOMPLETE_TYPE);
 
   const found = await ownedInventory(session, ctx);
   const doomed = found.filter((r) => !keep(r));
@@ -40,12 +56,13 @@ export async function down(spec: DeploymentSpec, options: DownOptions, core: Cor
     nothingToDelete: doomed.length === 0,
   };
   if (result.nothingToDelete) {
+    await forgetBookkeeping(session, ctx);
     core.progress.emit({ code: 'NothingToDelete', level: 'success', message: `nothing to delete for ${t.base}` });
     return result;
   }
 
   const { removed, failed } = await removeInOrder(session, doomed, ctx, (resource, error) => {
-    if (!error) core.progress.emit({ code: 'Deleted', level: 'info', message: `deleted ${resource.type} ${resource.id}` });
+    if (!error) core.progress.emit({ code: 'Deleted', level: 'info', message: `deleted ${resource.type} ${resource.id}`, data: { type: resource.type, id: resource.id } });
   });
   result.deleted = removed.map(brief);
 
@@ -62,8 +79,16 @@ export async function down(spec: DeploymentSpec, options: DownOptions, core: Cor
       },
     );
   }
+  await forgetBookkeeping(session, ctx);
   core.progress.emit({ code: 'TornDown', level: 'success', message: `deleted ${result.deleted.length} resource(s); nothing of ${t.base} is left` });
   return result;
+}
+
+/** With everything gone, what the core kept about the stage goes too: a dead run's journal, kept-failure marks. */
+async function forgetBookkeeping(session: Session, ctx: ProviderContext): Promise<void> {
+  const store = session.provider.artifacts;
+  const marks = await store.list(failedPrefix(session.t), ctx);
+  await store.delete([journalKey(session.t), ...marks.map((m) => m.key)], ctx);
 }
 
 function brief(r: Resource): Pick<Resource, 'type' | 'id'> {

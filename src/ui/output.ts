@@ -60,6 +60,7 @@ export class Output implements ProgressSink {
     readonly io: Io,
     readonly options: OutputOptions,
     spinner?: Spinner,
+    private readonly listener?: (event: ProgressEvent) => void,
   ) {
     this.spinner = spinner;
     this.color = useColor(io);
@@ -94,6 +95,7 @@ export class Output implements ProgressSink {
   }
 
   emit(raw: ProgressEvent): void {
+    this.listener?.(raw);
     if (this.options.quiet) return;
     const event = { ...raw, message: this.mask(raw.message) };
     const level = event.level ?? 'info';

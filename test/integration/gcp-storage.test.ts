@@ -270,10 +270,12 @@ describe('uploads', () => {
     expect(listed.map((o) => o.name)).toEqual(names);
     expect(fake.requests.filter((r) => r.method === 'GET' && r.query.prefix === 'many/')).toHaveLength(2);
 
-    await store.deleteAll([...names, 'many/never-existed']);
+    const artifacts = new GcsArtifacts({ bucket: BUCKET, project: 'test-project', region: 'us-central1', storageEndpoint: fake.url }, async () => 'never-sent-to-an-emulator');
+    const ctx = { signal: new AbortController().signal };
+    await artifacts.delete([...names, 'many/never-existed'], ctx);
     expect(await store.list('many/')).toEqual([]);
-    await store.deleteAll(names.slice(0, 10));
-    await store.deleteAll([]);
+    await artifacts.delete(names.slice(0, 10), ctx);
+    await artifacts.delete([], ctx);
   });
 
   it('works when STORAGE_EMULATOR_HOST is also set (the SDK reads it itself and drops /storage/v1)', async () => {
@@ -330,6 +332,23 @@ describe('the core\'s ArtifactStore over the bucket', () => {
     await artifacts.delete(['a/1/weights.bin', 'a/refs/prod/1', 'a/never-there'], ctx);
     await artifacts.delete([], ctx);
     expect(await artifacts.list('a/', ctx)).toEqual([]);
+  });
+
+  it('creates a small object only if none is there (ifGenerationMatch=0) and reads it back, over REST without the SDK', async () => {
+    const artifacts = new GcsArtifacts({ bucket: BUCKET, project: 'test-project', region: 'us-central1', storageEndpoint: fake.url }, async () => 'never-sent-to-an-emulator');
+    const ctx = { signal: new AbortController().signal };
+    expect(await artifacts.read('lock/prod/0000000001', ctx)).toBeUndefined();
+    const racers = await Promise.all([artifacts.create('lock/prod/0000000001', '{"who":"a"}', ctx), artifacts.create('lock/prod/0000000001', '{"who":"b"}', ctx)]);
+    expect(racers.filter(Boolean)).toHaveLength(1);
+    const winner = racers[0] ? 'a' : 'b';
+    expect(await artifacts.read('lock/prod/0000000001', ctx)).toBe(`{"who":"${winner}"}`);
+    expect(await artifacts.create('lock/prod/0000000001', '{"who":"c"}', ctx)).toBe(false);
+    await artifacts.write('lock/prod/0000000001', '{"who":"a","beat":2}', ctx);
+    expect(await artifacts.read('lock/prod/0000000001', ctx)).toBe('{"who":"a","beat":2}');
+    await artifacts.delete(['lock/prod/0000000001'], ctx);
+    expect(await artifacts.read('lock/prod/0000000001', ctx)).toBeUndefined();
+    const uploads = fake.requests.filter((r) => r.path.startsWith('/upload/') && r.query.name?.startsWith('lock/'));
+    expect(uploads.map((r) => r.query.uploadType)).toEqual(['media', 'media', 'media', 'media']);
   });
 });
 
@@ -435,7 +454,9 @@ describe('faults', () => {
 describe('errors', () => {
   it('a missing bucket: notFound, with the command that creates it', async () => {
     const missing = await GcsStore.connect({ bucket: 'no-such-bucket', projectId: 'test-project', apiEndpoint: fake.url });
-    for (const call of [() => missing.list('m/'), () => missing.writeText('m/ref', 'x'), () => missing.uploadFile('m/a', small.path, {}), () => missing.uploadFile('m/b', big.path, {})]) {
+    const missingRest = new GcsArtifacts({ bucket: 'no-such-bucket', project: 'test-project', region: 'us-central1', storageEndpoint: fake.url }, async () => 'never-sent-to-an-emulator');
+    const ctx = { signal: new AbortController().signal };
+    for (const call of [() => missing.list('m/'), () => missingRest.write('m/ref', 'x', ctx), () => missingRest.read('m/ref', ctx), () => missing.uploadFile('m/a', small.path, {}), () => missing.uploadFile('m/b', big.path, {})]) {
       const error = await caught(call());
       expect(error).toBeInstanceOf(ProviderError);
       expect(error).toMatchObject({ kind: 'provider', code: 'BucketNotFound', category: 'notFound', retryable: false });

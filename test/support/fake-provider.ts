@@ -57,15 +57,32 @@ export class MemoryStore implements ArtifactStore {
     this.objects.set(key, { key, bytes: file.bytes, sha256: file.sha256 });
     ctx.onProgress(file.bytes);
   }
+  readonly bodies = new Map<string, string>();
   async write(key: string, body: string): Promise<void> {
     this.objects.set(key, { key, bytes: Buffer.byteLength(body) });
+    this.bodies.set(key, body);
+  }
+  async create(key: string, body: string): Promise<boolean> {
+    if (this.objects.has(key)) return false;
+    await this.write(key, body);
+    return true;
+  }
+  async read(key: string): Promise<string | undefined> {
+    return this.objects.has(key) ? this.bodies.get(key) : undefined;
   }
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.objects.delete(key);
+    for (const key of keys) {
+      this.objects.delete(key);
+      this.bodies.delete(key);
+    }
   }
   /** The content addresses that hold model files. */
   artifacts(): string[] {
-    return [...new Set([...this.objects.keys()].filter((k) => !k.includes('/refs/')).map((k) => k.split('/')[2] ?? ''))];
+    return [...new Set([...this.objects.keys()].map((k) => k.split('/')[2] ?? '').filter((part) => /^[0-9a-f]{64}$/.test(part)))];
+  }
+  /** Objects that are models (not the core's references, locks, journals or marks). */
+  modelObjects(): string[] {
+    return [...this.objects.keys()].filter((k) => /^modeldeploy\/[^/]+\/[0-9a-f]{64}\//.test(k));
   }
 }
 
@@ -182,6 +199,7 @@ export function fakeRegistry(provider: FakeProvider): ProviderRegistry {
 export class FakeClock implements Clock {
   time = 1_000_000;
   readonly sleeps: number[] = [];
+  private readonly deadlines: Array<{ at: number; controller: AbortController }> = [];
   now(): number {
     return this.time;
   }
@@ -189,7 +207,13 @@ export class FakeClock implements Clock {
     signal?.throwIfAborted();
     this.sleeps.push(ms);
     this.time += ms;
+    for (const d of this.deadlines) if (d.at <= this.time && !d.controller.signal.aborted) d.controller.abort(new Error('deadline'));
     await Promise.resolve();
     signal?.throwIfAborted();
+  }
+  timeout(ms: number): AbortSignal {
+    const controller = new AbortController();
+    this.deadlines.push({ at: this.time + ms, controller });
+    return controller.signal;
   }
 }

@@ -86,7 +86,9 @@ describe('up', () => {
     const second = await up(spec, opts, core);
     expect(second.action).toBe('unchanged');
     expect(second.revision).toBe(first.revision);
-    expect(provider.calls).toEqual(['read']);
+    // One read, and one smoke request to the live endpoint: unchanged is not good until it answers.
+    expect(provider.calls).toEqual(['read', 'invoke:endpoint']);
+    expect(second.smoke?.passed).toBe(true);
     expect(provider.artifacts.uploads).toHaveLength(1);
   });
 
@@ -174,8 +176,8 @@ describe('up', () => {
     const { core, clock } = harness(provider);
     provider.behaviour.pendingPolls = Number.POSITIVE_INFINITY;
     const error = await failure(up({ ...spec, timeouts: { deployMs: 10_000, startupMs: 10_000 } }, opts, core));
-    expect(error.code).toBe('EndpointNotReady');
-    expect(error.message).toContain('deploy timeout');
+    expect(error.code).toBe('DeployTimeout');
+    expect(error.message).toContain('deploy timeout (10 s)');
     // Adaptive polling: starts at the provider's initial interval and backs off to its cap.
     expect(clock.sleeps[0]).toBe(100);
     expect(clock.sleeps.slice(0, 4)).toEqual([100, 150, 225, 338]);

@@ -1,11 +1,14 @@
 /**
- * Listing the bucket over the Cloud Storage JSON API with fetch and a bearer token, page by page:
- * `status`, `down`'s inventory and an `up` whose artifact is already there never load the Storage
- * SDK (about half a second), only the uploads and deletes that need it do.
+ * The bucket over the Cloud Storage JSON API with fetch and a bearer token: listing (page by page)
+ * and the small objects the core keeps (references, the lock, the journal) — read, written,
+ * created only if absent (`ifGenerationMatch=0`) and deleted. So `status`, `down`'s inventory, the
+ * lock of every run and an `up` whose artifact is already there never load the Storage SDK (about
+ * half a second); only model uploads do.
  */
 import { systemClock } from '../../src/core/clock.js';
+import { ProviderError } from '../../src/core/errors.js';
 import { withRetry } from '../../src/core/retry.js';
-import { gcsError } from './gcs-errors.js';
+import { gcsError, statusOf } from './gcs-errors.js';
 
 export interface GcsObjectInfo {
   name: string;
@@ -57,10 +60,17 @@ interface RawObject {
 }
 
 async function getPage(url: string, target: GcsListTarget, where: Parameters<typeof gcsError>[1], signal: AbortSignal | undefined): Promise<Page> {
+  return JSON.parse(await send(url, { method: 'GET' }, target, where, signal)) as Page;
+}
+
+type Where = Parameters<typeof gcsError>[1];
+
+/** One request; a non-2xx answer is thrown mapped as the SDK's errors are. */
+async function send(url: string, init: { method: string; body?: string; headers?: Record<string, string> }, target: GcsListTarget, where: Where, signal: AbortSignal | undefined): Promise<string> {
   let response: Response;
   try {
     const token = await target.token();
-    response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(signal ? { signal } : {}) });
+    response = await fetch(url, { ...init, headers: { ...init.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(signal ? { signal } : {}) });
   } catch (error) {
     // fetch says "fetch failed" and keeps the system's code (ECONNREFUSED…) in its cause.
     const cause = (error as { cause?: { code?: unknown } }).cause;
@@ -77,8 +87,53 @@ async function getPage(url: string, target: GcsListTarget, where: Parameters<typ
     // The shape the SDK's errors have, so one mapping serves both.
     throw gcsError({ code: response.status, message: body.error?.message ?? `HTTP ${response.status}`, errors: body.error?.errors ?? [], response: { status: response.status, headers: response.headers } }, where);
   }
-  return JSON.parse(text) as Page;
+  return text;
 }
+
+function objectUrl(target: GcsListTarget, name: string): string {
+  return `${(target.apiEndpoint ?? GOOGLE).replace(/\/+$/, '')}/storage/v1/b/${encodeURIComponent(target.bucket)}/o/${encodeURIComponent(name)}`;
+}
+
+function uploadUrl(target: GcsListTarget, name: string, onlyIfAbsent: boolean): string {
+  const query = new URLSearchParams({ uploadType: 'media', name, ...(onlyIfAbsent ? { ifGenerationMatch: '0' } : {}) });
+  return `${(target.apiEndpoint ?? GOOGLE).replace(/\/+$/, '')}/upload/storage/v1/b/${encodeURIComponent(target.bucket)}/o?${query}`;
+}
+
+const retry = <T>(fn: () => Promise<T>, signal: AbortSignal | undefined) => withRetry(fn, { clock: systemClock, ...(signal ? { signal } : {}) });
+
+/** A small object's text, or undefined when there is none. */
+export async function readText(target: GcsListTarget, name: string, signal?: AbortSignal): Promise<string | undefined> {
+  const where = { operation: 'read', subject: `gs://${target.bucket}/${name}`, location: target.location };
+  try {
+    return await retry(() => send(`${objectUrl(target, name)}?alt=media`, { method: 'GET' }, target, where, signal), signal);
+  } catch (error) {
+    if (error instanceof ProviderError && error.category === 'notFound' && error.code !== 'BucketNotFound') return undefined;
+    throw error;
+  }
+}
+
+/** Write a small object; with onlyIfAbsent, false when one was there (412 on ifGenerationMatch=0). */
+export async function writeText(target: GcsListTarget, name: string, body: string, onlyIfAbsent: boolean, signal?: AbortSignal): Promise<boolean> {
+  const where = { operation: onlyIfAbsent ? 'create' : 'write', subject: `gs://${target.bucket}/${name}`, location: target.location };
+  try {
+    await retry(() => send(uploadUrl(target, name, onlyIfAbsent), { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8' } }, target, where, signal), signal);
+    return true;
+  } catch (error) {
+    if (onlyIfAbsent && error instanceof ProviderError && statusOf(error.cause) === 412) return false;
+    throw error;
+  }
+}
+
+/** Delete one object; one already gone is success. */
+export async function deleteObject(target: GcsListTarget, name: string, signal?: AbortSignal): Promise<void> {
+  const where = { operation: 'delete', subject: `gs://${target.bucket}/${name}`, location: target.location };
+  try {
+    await retry(() => send(objectUrl(target, name), { method: 'DELETE' }, target, where, signal), signal);
+  } catch (error) {
+    if (!(error instanceof ProviderError && error.category === 'notFound' && error.code !== 'BucketNotFound')) throw error;
+  }
+}
+
 
 function objectInfo(raw: RawObject): GcsObjectInfo {
   const metadata: Record<string, string> = {};
