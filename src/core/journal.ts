@@ -3,9 +3,10 @@
  * any machine sees it): if the run dies before it can roll back — a second signal, SIGKILL, a lost
  * runner — the next `up` or `down` of the deployment finishes the rollback from it.
  *
- *   modeldeploy/<name>/journal/<stage>.json   {revision, previous?, trafficMoved, resources[]}
+ *   modeldeploy/<name>/stages/<stage>/journal.json   {revision, previous?, trafficMoved, resources[]}
  */
 import type { ArtifactStore, Resource, Target } from './provider.js';
+import { journalKey } from './stage-files.js';
 
 export interface JournalRecord {
   revision: string;
@@ -16,9 +17,7 @@ export interface JournalRecord {
   updated: string;
 }
 
-export function journalKey(t: Pick<Target, 'name' | 'stage'>): string {
-  return `modeldeploy/${t.name}/journal/${t.stage}.json`;
-}
+export { journalKey };
 
 export class Journal {
   readonly resources: Resource[] = [];

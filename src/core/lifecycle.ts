@@ -10,7 +10,7 @@ import { decide, openSession, providerContext, type CoreContext, type Decision, 
 import { amended, InterruptedError, ModeldeployError, ProviderError } from './errors.js';
 import { Journal } from './journal.js';
 import { DeploymentLock, type LockOptions } from './lock.js';
-import { clearFailed, failedReason, markFailed } from './markers.js';
+import { clearFailed, markFailed } from './markers.js';
 import type { Current, InvokeTarget, ProviderContext, ProviderDescriptor, Resource } from './provider.js';
 import { ownedInventory, removeInOrder } from './removal.js';
 import { finishLeftRun, rollback } from './rollback.js';
@@ -72,7 +72,7 @@ export async function up(spec: DeploymentSpec, options: UpOptions, core: CoreCon
   const hashed = core.clock.now() - started;
   const lock = await takeLock(session, 'up', options.lock, core);
   try {
-    await finishLeftRun(session, core);
+    await finishLeftRun(session, core, lock.files);
     return await converge(session, artifact, revision, options, core, lock, { started, hash: hashed });
   } finally {
     await lock.release().catch((error: unknown) => core.progress.emit({ code: 'LockReleaseFailed', level: 'warn', message: `could not release the lock: ${(error as Error).message}; the next run takes it over after 90 s` }));
@@ -131,7 +131,7 @@ async function converge(
   }
   let decision = decide(current, revision, session);
   const store = provider.artifacts;
-  if (decision.action === 'unchanged' && (await failedReason(store, t, revision, { signal }))) {
+  if (decision.action === 'unchanged' && lock.files.failed.has(revision)) {
     // Kept after a failed smoke test: never "unchanged", deployed again.
     decision = { ...decision, action: 'update' };
   }
@@ -226,7 +226,7 @@ async function converge(
     core.progress.emit({ code: 'Promoted', level: 'info', message: reachRevision === 'none' ? `revision ${revision} serves all traffic` : `traffic moved to revision ${revision}` });
     // From here the run has succeeded: nothing of it is to be undone, whatever comes next.
     await journal.clear(AbortSignal.timeout(30_000));
-    await clearFailed(store, t, revision, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+    if (lock.files.failed.has(revision)) await clearFailed(store, t, revision, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
     const retired = await retireStale(session, revision, artifact.sha256, providerContext(core, signal), core);
     const status = await provider.status(t, undefined, providerContext(core, signal)).catch(() => undefined);
     const url = status?.state === 'ready' ? status.url : undefined;

@@ -3,7 +3,7 @@
  * artifacts, in the provider's own store, taken with a create-if-absent (the one primitive every
  * store has: S3 If-None-Match, GCS ifGenerationMatch=0, a blob's If-None-Match, an exclusive file).
  *
- *   modeldeploy/<name>/locks/<stage>/<epoch>     {holder: host, pid, command, since, heartbeat}
+ *   modeldeploy/<name>/stages/<stage>/lock/<epoch>     {host, pid, command, since, heartbeat}
  *
  * The holder rewrites its own object every HEARTBEAT_MS. A lock whose heartbeat is older than
  * STALE_MS (its machine died) is taken over by creating the next epoch — again create-if-absent,
@@ -17,6 +17,7 @@ import { ProviderError } from './errors.js';
 import type { ProgressSink } from './events.js';
 import type { ArtifactStore, Target } from './provider.js';
 import { withRetry } from './retry.js';
+import { lockPrefix, stageFiles, stagePrefix, type StageFiles } from './stage-files.js';
 
 export const HEARTBEAT_MS = 15_000;
 export const STALE_MS = 90_000;
@@ -47,10 +48,6 @@ export interface LockContext {
 
 const EPOCH = /\/(\d{10})$/;
 
-export function lockPrefix(t: Pick<Target, 'name' | 'stage'>): string {
-  return `modeldeploy/${t.name}/locks/${t.stage}/`;
-}
-
 function lockKey(t: Pick<Target, 'name' | 'stage'>, epoch: number): string {
   return `${lockPrefix(t)}${String(epoch).padStart(10, '0')}`;
 }
@@ -66,6 +63,8 @@ export class DeploymentLock {
     private readonly epoch: number,
     private holder: LockHolder,
     private readonly ctx: LockContext,
+    /** The stage's files as the listing that won the lock saw them (no other run could change them since). */
+    readonly files: StageFiles,
   ) {}
 
   /** Aborted (with a ProviderError LockLost) when another run took the lock over. */
@@ -81,14 +80,12 @@ export class DeploymentLock {
     let told = false;
     for (;;) {
       signal.throwIfAborted();
-      const epochs = (await retry(() => store.list(lockPrefix(t), { signal })))
-        .map((o) => Number(EPOCH.exec(o.key)?.[1]))
-        .filter((n) => Number.isFinite(n))
-        .sort((a, b) => b - a);
-      const top = epochs[0];
+      // One listing of the stage's files: the lock, and whether a journal or failed marks are there.
+      const files = stageFiles(t, await retry(() => store.list(stagePrefix(t), { signal })));
+      const top = files.epochs[0];
       const body = () => JSON.stringify({ ...me, heartbeat: clock.now() });
       if (top === undefined) {
-        if (await retry(() => store.create(lockKey(t, 1), body(), { signal }))) return new DeploymentLock(store, t, 1, me, ctx).start();
+        if (await retry(() => store.create(lockKey(t, 1), body(), { signal }))) return new DeploymentLock(store, t, 1, me, ctx, files).start();
         continue; // someone else was faster: look again
       }
       const holder = parse(await retry(() => store.read(lockKey(t, top), { signal })));
@@ -97,7 +94,7 @@ export class DeploymentLock {
       if (age > STALE_MS) {
         if (await retry(() => store.create(lockKey(t, top + 1), body(), { signal }))) {
           ctx.progress.emit({ code: 'LockTakenOver', level: 'warn', message: `took over the lock of ${t.base} from ${describe(holder)}: no heartbeat for ${Math.round(age / 1000)} s` });
-          return new DeploymentLock(store, t, top + 1, me, ctx).start();
+          return new DeploymentLock(store, t, top + 1, me, ctx, files).start();
         }
         continue;
       }
@@ -149,9 +146,12 @@ export class DeploymentLock {
     this.stopped.abort();
     await this.beating;
     if (this.lost.aborted) return;
-    const signal = AbortSignal.timeout(30_000);
-    const keys = (await this.store.list(lockPrefix(this.t), { signal })).map((o) => o.key).filter((k) => Number(EPOCH.exec(k)?.[1]) <= this.epoch);
-    await this.store.delete(keys, { signal });
+    // Its own epoch and the dead holders' it took over from: known from the winning listing.
+    const epochs = [this.epoch, ...this.files.epochs.filter((e) => e < this.epoch)];
+    await this.store.delete(
+      epochs.map((e) => lockKey(this.t, e)),
+      { signal: AbortSignal.timeout(30_000) },
+    );
   }
 }
 

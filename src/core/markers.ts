@@ -1,16 +1,15 @@
 /**
  * A revision that failed its smoke test and was kept (`--keep-on-failure`, `smoke.onFailure:
  * keep`) is marked in the store, so no later `up` calls it unchanged and `status` never reports
- * it ready: `modeldeploy/<name>/failed/<stage>/<revision>`.
+ * it ready: `modeldeploy/<name>/stages/<stage>/failed/<revision>`.
  */
 import type { ArtifactStore, StoreContext, Target } from './provider.js';
+import { failedPrefix } from './stage-files.js';
+
+export { failedPrefix };
 
 function markerKey(t: Pick<Target, 'name' | 'stage'>, revision: string): string {
-  return `modeldeploy/${t.name}/failed/${t.stage}/${revision}`;
-}
-
-export function failedPrefix(t: Pick<Target, 'name' | 'stage'>): string {
-  return `modeldeploy/${t.name}/failed/${t.stage}/`;
+  return `${failedPrefix(t)}${revision}`;
 }
 
 export async function markFailed(store: ArtifactStore, t: Pick<Target, 'name' | 'stage'>, revision: string, reason: string, ctx: StoreContext): Promise<void> {

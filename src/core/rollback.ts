@@ -6,6 +6,7 @@
 import { type CoreContext, providerContext, type Session } from './context.js';
 import { leftJournal, journalKey } from './journal.js';
 import type { Resource } from './provider.js';
+import type { StageFiles } from './stage-files.js';
 import { removeInOrder } from './removal.js';
 import { withRetry } from './retry.js';
 import { waitUntilSettled } from './wait.js';
@@ -53,7 +54,8 @@ export async function rollback(session: Session, previous: string | undefined, c
  * A run that died before it could roll back (a second signal, SIGKILL, a lost runner) left its
  * journal: finish its rollback now. Called holding the lock, so its writer is gone.
  */
-export async function finishLeftRun(session: Session, core: CoreContext): Promise<void> {
+export async function finishLeftRun(session: Session, core: CoreContext, files: Pick<StageFiles, 'journal'>): Promise<void> {
+  if (!files.journal) return;
   const store = session.provider.artifacts;
   const left = await leftJournal(store, session.t, core.signal);
   if (!left) return;

@@ -7,6 +7,7 @@ import { ARTIFACT_TYPE, INCOMPLETE_TYPE } from './artifact-sync.js';
 import { openSession, providerContext, type CoreContext, type Session } from './context.js';
 import { ModeldeployError } from './errors.js';
 import { journalKey } from './journal.js';
+import type { StageFiles } from './stage-files.js';
 import { takeLock } from './lifecycle.js';
 import type { LockOptions } from './lock.js';
 import { failedPrefix } from './markers.js';
@@ -33,13 +34,13 @@ export async function down(spec: DeploymentSpec, options: DownOptions, core: Cor
   const session = await openSession(spec, core);
   const lock = await takeLock(session, 'down', options.lock, core);
   try {
-    return await teardown(session, options, core);
+    return await teardown(session, options, core, lock.files);
   } finally {
     await lock.release().catch(() => undefined);
   }
 }
 
-async function teardown(session: Session, options: DownOptions, core: CoreContext): Promise<DownResult> {
+async function teardown(session: Session, options: DownOptions, core: CoreContext, files: StageFiles): Promise<DownResult> {
   const { t } = session;
   const spec = t.spec;
   const ctx = providerContext(core);
@@ -56,7 +57,7 @@ async function teardown(session: Session, options: DownOptions, core: CoreContex
     nothingToDelete: doomed.length === 0,
   };
   if (result.nothingToDelete) {
-    await forgetBookkeeping(session, ctx);
+    await forgetBookkeeping(session, files, ctx);
     core.progress.emit({ code: 'NothingToDelete', level: 'success', message: `nothing to delete for ${t.base}` });
     return result;
   }
@@ -79,16 +80,15 @@ async function teardown(session: Session, options: DownOptions, core: CoreContex
       },
     );
   }
-  await forgetBookkeeping(session, ctx);
+  await forgetBookkeeping(session, files, ctx);
   core.progress.emit({ code: 'TornDown', level: 'success', message: `deleted ${result.deleted.length} resource(s); nothing of ${t.base} is left` });
   return result;
 }
 
 /** With everything gone, what the core kept about the stage goes too: a dead run's journal, kept-failure marks. */
-async function forgetBookkeeping(session: Session, ctx: ProviderContext): Promise<void> {
-  const store = session.provider.artifacts;
-  const marks = await store.list(failedPrefix(session.t), ctx);
-  await store.delete([journalKey(session.t), ...marks.map((m) => m.key)], ctx);
+async function forgetBookkeeping(session: Session, files: StageFiles, ctx: ProviderContext): Promise<void> {
+  const keys = [...(files.journal ? [journalKey(session.t)] : []), ...[...files.failed].map((revision) => `${failedPrefix(session.t)}${revision}`)];
+  if (keys.length > 0) await session.provider.artifacts.delete(keys, ctx);
 }
 
 function brief(r: Resource): Pick<Resource, 'type' | 'id'> {

@@ -142,13 +142,18 @@ describe.each(SELECTED)('provider %s', (id) => {
     expect(status.resources.map((r) => r.scope)).toEqual(expect.arrayContaining(['endpoint', 'revision', 'artifact']));
   });
 
-  it('an unchanged re-run uploads nothing and changes nothing', async () => {
+  it('an unchanged re-run uploads nothing and changes nothing but its own lock', async () => {
     const d = await deployment();
     const first = await d.up();
     await h.clearCalls();
+    log.calls.length = 0;
     const again = await d.up();
     expect(again).toMatchObject({ action: 'unchanged', revision: first.revision, artifact: { uploaded: false } });
-    expect((await h.calls()).filter((c) => c.kind !== 'read')).toEqual([]);
+    const lock = log.calls.filter((c) => WRITES.has(c.name) && c.name.startsWith('artifacts.') && keysOf(c).every((k) => /\/stages\/[^/]+\/lock\//.test(k)));
+    expect(lock.map((c) => c.name)).toEqual(['artifacts.create', 'artifacts.delete']);
+    expect(log.calls.filter((c) => WRITES.has(c.name) && !lock.includes(c)).map((c) => c.name)).toEqual([]);
+    // And the emulator saw no change but the lock's: one request to take it, one to release it.
+    expect((await h.calls()).filter((c) => c.kind !== 'read').length).toBeLessThanOrEqual(lock.length);
   });
 
   it('status, plan and invoke change nothing', async () => {
@@ -359,6 +364,15 @@ describe.each(SELECTED)('provider %s', (id) => {
     }
   });
 });
+
+/** Calls that change something. */
+const WRITES = new Set(['deploy', 'promote', 'remove', 'artifacts.upload', 'artifacts.write', 'artifacts.create', 'artifacts.delete', 'artifacts.abortIncomplete']);
+
+/** The store keys a call names (its first argument: a key, or a list of keys). */
+function keysOf(call: { args: unknown[] }): string[] {
+  const first = call.args[0];
+  return Array.isArray(first) ? first.map(String) : typeof first === 'string' ? [first] : [];
+}
 
 function withoutBytes(value: unknown): unknown {
   if (value instanceof Uint8Array) return '<bytes>';

@@ -190,7 +190,8 @@ const SHA_PATH = /^\/[^/]+\/modeldeploy\/[^/]+\/[0-9a-f]{64}\//;
 
 /** read: looks; write: changes; upload: model bytes (an object under a content address, or a multipart part). */
 function kindOf(call: RecordedCall): EmulatorCall {
-  const what = call.query ? `${call.operation}?${call.query}` : call.operation;
+  const keys = (call.input as { keys?: string[] } | undefined)?.keys;
+  const what = `${call.query ? `${call.operation}?${call.query}` : call.operation}${keys ? ` ${keys.join(' ')}` : ''}`;
   if (call.service === 'runtime') return { kind: 'read', what };
   if (call.service !== 's3') return { kind: /^(Describe|List)/.test(call.operation) ? 'read' : 'write', what };
   const [method = '', path = ''] = call.operation.split(' ');

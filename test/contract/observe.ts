@@ -47,7 +47,7 @@ export function observedRegistry(registry: ProviderRegistry, log: CallLog, obser
 
 /** The contract's asynchronous calls; anything else (`uri`, fields) passes through as it is. */
 const PROVIDER_CALLS = new Set(['read', 'deploy', 'status', 'invoke', 'promote', 'inventory', 'remove', 'list']);
-const STORE_CALLS = new Set(['list', 'upload', 'write', 'delete']);
+const STORE_CALLS = new Set(['list', 'upload', 'write', 'create', 'read', 'delete', 'incomplete', 'abortIncomplete']);
 
 function wrapProvider(provider: Provider, log: CallLog, observer: () => Observer): Provider {
   const artifacts = wrap(provider.artifacts, STORE_CALLS, 'artifacts.', log, observer);

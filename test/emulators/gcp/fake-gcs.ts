@@ -698,6 +698,14 @@ export class FakeGcs {
     const now = new Date().toISOString();
     const finalPath = this.tempPath();
     await rename(path, finalPath);
+    // Again, with no await between the check and the write: Cloud Storage applies a precondition
+    // atomically, so of two requests racing for ifGenerationMatch=0 exactly one wins.
+    try {
+      this.checkPrecondition(b, name, ifGenerationMatch);
+    } catch (err) {
+      await rm(finalPath, { force: true });
+      throw err;
+    }
     const previous = b.objects.get(name);
     const record: GcsObjectRecord = {
       bucket: b.name,

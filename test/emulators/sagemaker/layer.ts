@@ -288,7 +288,7 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
   }
 
   /** Stream a request (S3 bodies can be GBs) to moto unchanged. */
-  function pipeToMoto(req: IncomingMessage, res: ServerResponse, call: RecordedCall): void {
+  function pipeToMoto(req: IncomingMessage, res: ServerResponse, call: RecordedCall, body?: Buffer): void {
     const target = new URL(motoUrl);
     const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       call.status = answer.statusCode ?? 502;
@@ -298,7 +298,8 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
     upstream.on('error', (e) => {
       if (!res.headersSent) error(res, 502, 'BadGateway', e.message);
     });
-    req.pipe(upstream);
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
   }
 
   const server: Server = createServer((req, res) => {
@@ -377,6 +378,13 @@ export async function startSageMakerLayer(motoUrl: string, options: { region?: s
         return;
       }
       await catchUp();
+      if (req.method === 'POST' && /(^|&)delete(=|&|$)/.test(query ?? '')) {
+        // DeleteObjects names its keys in the body: recorded, so a test can tell what was deleted.
+        const body = Buffer.from(await readBody(req));
+        call.input = { keys: [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]) };
+        pipeToMoto(req, res, call, body);
+        return;
+      }
       pipeToMoto(req, res, call);
     })().catch((e: unknown) => {
       if (!res.headersSent) error(res, 500, 'InternalFailure', `layer: ${(e as Error).message}`);
