@@ -13,6 +13,7 @@ import { providerContext } from '../../src/core/context.js';
 import type { ProviderModule } from '../../src/core/provider.js';
 import { planDeployment, statusOf } from '../../src/core/queries.js';
 import { removeInOrder } from '../../src/core/removal.js';
+import { down } from '../../src/core/teardown.js';
 import { targetOf } from '../../src/core/target.js';
 import { registry } from '../../providers/index.js';
 import { ROOT } from '../support/cli.js';
@@ -340,6 +341,122 @@ describe.each(SELECTED)('provider %s', (id) => {
     expect((await d.owned()).length).toBeGreaterThan(0);
     await d.down();
     expect(await h.listing()).toEqual([]);
+  });
+
+  it('two runs of one deployment at once: the second is refused naming the first, or waits for it with --wait', async () => {
+    const d = await deployment();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached: () => void = () => undefined;
+    const atDeploy = new Promise<void>((resolve) => (reached = resolve));
+    observer = {
+      before: async (name) => {
+        if (name !== 'deploy') return;
+        reached();
+        await held;
+      },
+    };
+    const first = d.up();
+    await atDeploy;
+    observer = {};
+    const refused = await failureOf(d.up());
+    expect(refused).toMatchObject({ code: 'DeploymentLocked', kind: 'provider' });
+    expect(refused.message).toContain('modeldeploy up');
+    expect(refused.details?.holder).toMatchObject({ pid: process.pid, command: 'modeldeploy up' });
+    const queued = d.up({ lock: { wait: true, timeoutMs: 120_000 } });
+    release();
+    const [done, after] = await Promise.all([first, queued]);
+    expect(done.action).toBe('created');
+    expect(after).toMatchObject({ action: 'unchanged', revision: done.revision });
+    expect(d.progress.codes()).toContain('WaitingForLock');
+  });
+
+  it('up racing down: the deployment ends either intact or gone, never half', async () => {
+    const outcomes: string[] = [];
+    for (const deployedBefore of [false, true]) {
+      const d = await deployment();
+      if (deployedBefore) await d.up();
+      const wait = { lock: { wait: true, timeoutMs: 120_000 } };
+      const spec = await d.spec();
+      await Promise.all([d.up(wait), down(spec, { keepArtifacts: false, ...wait }, d.core())]);
+      const status = await d.status();
+      const owned = await d.owned();
+      if (status.state === 'ready') {
+        // Intact: an endpoint serving its revision, that revision, its artifact, and it answers.
+        expect(owned.map((r) => r.scope)).toEqual(expect.arrayContaining(['artifact', 'endpoint', 'revision']));
+        expect((await d.invoke()).status).toBe(200);
+        outcomes.push('intact');
+      } else {
+        expect(status.state).toBe('absent');
+        expect(owned).toEqual([]);
+        expect(await h.listing()).toEqual([]);
+        outcomes.push('gone');
+      }
+      await d.down();
+    }
+    expect(outcomes).toHaveLength(2);
+  });
+
+  it('a revision kept after a failed smoke test is never reported good: the same up fails again, status says failed', async () => {
+    const d = await deployment();
+    h.answer(() => ({ status: 500, body: { error: 'boom' } }));
+    const kept = await failureOf(d.up({ keepOnFailure: true }));
+    expect(kept.code).toBe('SmokeTestFailed');
+    const again = await failureOf(d.up());
+    expect(again).toMatchObject({ code: 'SmokeTestFailed', kind: 'smoke' });
+    expect((await d.status()).state).not.toBe('ready');
+    h.answer(() => ({ status: 200, body: { predictions: [0] } }));
+    const fixed = await d.up();
+    expect(fixed.smoke?.passed).toBe(true);
+    expect(await d.status()).toMatchObject({ state: 'ready', revision: fixed.revision });
+    await d.down();
+    expect(await h.listing()).toEqual([]);
+  });
+
+  it('a run that dies before it can roll back is finished by the next down, from its journal', async () => {
+    const d = await deployment();
+    // The run "dies" once everything is created: its journal is written, its lock left behind.
+    const controller = new AbortController();
+    let died: () => void = () => undefined;
+    const dead = new Promise<void>((resolve) => (died = resolve));
+    observer = {
+      before: async (name) => {
+        if (name !== 'invoke') return;
+        died();
+        await new Promise(() => undefined); // never returns: the process is gone
+      },
+    };
+    void d.up({}, controller.signal).catch(() => undefined);
+    await dead;
+    observer = {};
+    expect((await d.owned()).length).toBeGreaterThan(0);
+    // Its lock stays until it goes stale; `unlock` breaks it, as a user would for a dead machine.
+    const session = await d.session();
+    const { breakLock } = await import('../../src/core/lock.js');
+    expect((await breakLock(session.provider.artifacts, session.t, new AbortController().signal)).length).toBe(1);
+    await d.down();
+    expect(d.progress.codes()).not.toContain('TeardownIncomplete');
+    expect(await d.owned()).toEqual([]);
+    expect(await h.listing()).toEqual([]);
+  });
+
+  it('status is partial while something of the deployment exists without an endpoint, absent only when nothing does', async () => {
+    const d = await deployment();
+    const spec = await d.spec();
+    expect((await d.status()).state).toBe('absent');
+    // Only the artifact is there: an upload that ran, a deploy that never started.
+    observer = {
+      before: (name) => {
+        if (name === 'deploy') throw new Error('stopped before deploy');
+      },
+    };
+    await failureOf(d.up({ keepOnFailure: true })).catch(() => undefined);
+    observer = {};
+    const status = await statusOf(spec, d.core());
+    expect(status.state).toBe('partial');
+    expect(status.reason).toContain('modeldeploy down');
+    await d.down();
+    expect((await d.status()).state).toBe('absent');
   });
 
   it('list finds the deployment with its revision', async () => {
