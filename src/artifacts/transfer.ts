@@ -24,15 +24,25 @@ export function uploadProgress(ctx: Pick<ProviderContext, 'clock' | 'progress'>,
 
 /**
  * Upload files `lanes` at a time, largest first, so the longest transfer starts at once and the
- * small files fill the other lanes. Stops taking new files once the signal is aborted.
+ * small files fill the other lanes. Stops taking new files once the signal is aborted or a lane
+ * fails, and rejects only once every lane has stopped: a rollback that starts after this returns
+ * never races a transfer still placing a file.
  */
 export async function uploadEach<T extends { file: { bytes: number } }>(items: readonly T[], lanes: number, signal: AbortSignal, upload: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items].sort((a, b) => b.file.bytes - a.file.bytes);
+  let failed = false;
   const lane = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
+    for (let file = queue.shift(); file && !failed; file = queue.shift()) {
       signal.throwIfAborted();
-      await upload(file);
+      try {
+        await upload(file);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }

@@ -129,10 +129,16 @@ export class DeploymentLock {
 
   private async beat(): Promise<void> {
     const signal = this.stopped.signal;
-    const newer = (await this.store.list(lockPrefix(this.t), { signal })).some((o) => Number(EPOCH.exec(o.key)?.[1]) > this.epoch);
-    if (newer) {
+    const keys = (await this.store.list(lockPrefix(this.t), { signal })).map((o) => o.key);
+    const newer = keys.some((k) => Number(EPOCH.exec(k)?.[1]) > this.epoch);
+    // Taken over (a newer epoch), or broken by `modeldeploy unlock` (ours is gone): lost either way,
+    // and never written again.
+    if (newer || !keys.includes(lockKey(this.t, this.epoch))) {
       this.lostController.abort(
-        new ProviderError('LockLost', `another run took over the lock of ${this.t.base}: this run was silent for over ${STALE_MS / 1000} s`, { category: 'conflict', retryable: false }),
+        new ProviderError('LockLost', newer ? `another run took over the lock of ${this.t.base}: this run was silent for over ${STALE_MS / 1000} s` : `the lock of ${this.t.base} was broken (modeldeploy unlock) while this run held it`, {
+          category: 'conflict',
+          retryable: false,
+        }),
       );
       this.stopped.abort();
       return;

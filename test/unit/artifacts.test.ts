@@ -128,3 +128,23 @@ describe('uploadEach', () => {
     expect(seen).toEqual(['f50']);
   });
 });
+
+describe('uploadEach after a failure', () => {
+  it('rejects only once every lane has stopped: nothing is still uploading when the caller rolls back', async () => {
+    const files = [5, 4, 3, 2, 1].map((bytes) => ({ key: `f${bytes}`, file: { bytes } }));
+    let running = 0;
+    let runningAtReject = -1;
+    const run = uploadEach(files, 3, new AbortController().signal, async ({ key, file }) => {
+      running++;
+      try {
+        if (key === 'f3') throw new Error('boom');
+        for (let tick = 0; tick < file.bytes * 3; tick++) await Promise.resolve();
+      } finally {
+        running--;
+      }
+    });
+    await run.catch(() => (runningAtReject = running));
+    expect(runningAtReject).toBe(0);
+    await expect(run).rejects.toThrow('boom');
+  });
+});
